@@ -1,0 +1,279 @@
+/**
+ * Load patterns, independent of what is loaded: each takes a `send(i)` that performs request `i`
+ * (an HTTP request or an in-process call) and resolves with its outcome.
+ *
+ * - {@link closedLoop}: `concurrency` clients, each sending its next request when the previous one
+ *   returned (the original system's experiments, capacity measurements).
+ * - {@link openLoop}: requests leave at planned times (a Poisson schedule) whatever the system does;
+ *   latency is measured **from the planned send time**, so a generator or system that falls behind
+ *   shows it as latency instead of silently sending less (no coordinated omission).
+ * - {@link sequential}: one request at a time on an idle system (the single-request latency test).
+ *
+ * Every result records the generator process's own CPU use over the window, as a share of one
+ * core: when it nears 1 the generator, not the system, may be the bottleneck.
+ *
+ * @since 0.1.0
+ */
+import { performance } from "node:perf_hooks"
+import type { Schedule } from "./Arrivals.js"
+
+/**
+ * How one request ended: answered, refused by back-pressure (HTTP 429/503, `QueueFull`), or lost
+ * (any other error, a closed connection, no answer before the drain timeout).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Outcome = "ok" | "rejected" | "error"
+
+/**
+ * Performs request `i`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Send = (i: number) => Promise<Outcome>
+
+/**
+ * What one load window measured.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LoadResult {
+  readonly mode: "closed" | "open" | "sequential"
+  /** Requests whose outcome is counted (those started after the warm-up). */
+  readonly counted: number
+  readonly ok: number
+  readonly rejected: number
+  readonly errors: number
+  /** Requests still unanswered at the drain timeout (counted in `errors` too). */
+  readonly unanswered: number
+  /** Length of the measured window (ms). */
+  readonly elapsedMs: number
+  /** Successful responses per second over the measured window. */
+  readonly throughput: number
+  /** Latencies of the successful requests (ms), in completion order. */
+  readonly latenciesMs: Array<number>
+  /** Open loop: how late the generator sent each request compared with its plan (ms). */
+  readonly lagMs: Array<number>
+  /** Generator process CPU (user + system) over the window as a share of one core. */
+  readonly generatorCpuShare: number
+}
+
+/**
+ * Tallies outcomes and latencies.
+ *
+ * @internal
+ */
+class Tally {
+  ok = 0
+  rejected = 0
+  errors = 0
+  readonly latencies: Array<number> = []
+  add(outcome: Outcome, latencyMs: number): void {
+    if (outcome === "ok") {
+      this.ok++
+      this.latencies.push(latencyMs)
+    } else if (outcome === "rejected") this.rejected++
+    else this.errors++
+  }
+}
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
+const safeSend = (send: Send, i: number): Promise<Outcome> => {
+  try {
+    return send(i).catch(() => "error" as const)
+  } catch {
+    return Promise.resolve("error" as const)
+  }
+}
+
+/**
+ * `concurrency` clients each send requests back to back, until `total` requests were sent or
+ * `durationMs` passed (whichever is given; both: whichever comes first). Requests started within
+ * the first `warmupMs` are not counted. Throughput is counted successes over the measured window.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const closedLoop = async (options: {
+  readonly send: Send
+  readonly concurrency: number
+  readonly total?: number | undefined
+  readonly durationMs?: number | undefined
+  readonly warmupMs?: number | undefined
+}): Promise<LoadResult> => {
+  const { concurrency, send } = options
+  const total = options.total ?? Number.POSITIVE_INFINITY
+  const durationMs = options.durationMs ?? Number.POSITIVE_INFINITY
+  const warmupMs = options.warmupMs ?? 0
+  if (!Number.isFinite(total) && !Number.isFinite(durationMs)) {
+    throw new RangeError("closedLoop needs a request total or a duration")
+  }
+  const tally = new Tally()
+  let next = 0
+  const start = performance.now()
+  const measureFrom = start + warmupMs
+  const deadline = start + warmupMs + durationMs
+  let cpuStart = warmupMs === 0 ? cpuMs() : Number.NaN
+  let windowStart = warmupMs === 0 ? start : Number.NaN
+  let lastEnd = start
+  const client = async (): Promise<void> => {
+    while (next < total) {
+      const t0 = performance.now()
+      if (t0 >= deadline) return
+      if (Number.isNaN(windowStart) && t0 >= measureFrom) {
+        windowStart = t0
+        cpuStart = cpuMs()
+      }
+      const i = next++
+      const outcome = await safeSend(send, i)
+      const t1 = performance.now()
+      if (t0 >= measureFrom) {
+        tally.add(outcome, t1 - t0)
+        if (t1 > lastEnd) lastEnd = t1
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, client))
+  const end = Math.max(lastEnd, performance.now())
+  const elapsedMs = Number.isNaN(windowStart) ? 0 : end - windowStart
+  const cpu = Number.isNaN(cpuStart) ? 0 : cpuMs() - cpuStart
+  return finish("closed", tally, 0, elapsedMs, [], cpu)
+}
+
+/**
+ * Sends request `i` at `start + schedule[i]` (ms), without waiting for earlier answers. Latency is
+ * measured from the planned time. Requests planned within the first `warmupMs` are sent but not
+ * counted. After the last send, waits at most `drainTimeoutMs` for outstanding answers; the rest
+ * count as unanswered errors.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const openLoop = async (options: {
+  readonly send: Send
+  readonly schedule: Schedule
+  readonly warmupMs?: number | undefined
+  readonly drainTimeoutMs?: number | undefined
+}): Promise<LoadResult> => {
+  const { schedule, send } = options
+  const warmupMs = options.warmupMs ?? 0
+  const drainTimeoutMs = options.drainTimeoutMs ?? 30_000
+  const tally = new Tally()
+  const lag: Array<number> = []
+  const n = schedule.length
+  let outstanding = 0
+  let counted = 0
+  let lastEnd = 0
+  const start = performance.now() + 5
+  let cpuStart = Number.NaN
+  let windowStart = Number.NaN
+  let allSent!: () => void
+  const sentAll = new Promise<void>((resolve) => {
+    allSent = resolve
+  })
+  let drained: (() => void) | undefined
+  let k = 0
+  const fire = (i: number, planned: number, now: number) => {
+    const measured = schedule[i]! >= warmupMs
+    if (measured) {
+      if (Number.isNaN(windowStart)) {
+        windowStart = planned
+        cpuStart = cpuMs()
+      }
+      counted++
+      lag.push(now - planned)
+    }
+    outstanding++
+    void safeSend(send, i).then((outcome) => {
+      const t = performance.now()
+      outstanding--
+      if (measured) {
+        tally.add(outcome, t - planned)
+        if (t > lastEnd) lastEnd = t
+      }
+      if (outstanding === 0 && drained !== undefined) drained()
+    })
+  }
+  const pump = () => {
+    const now = performance.now()
+    while (k < n && start + schedule[k]! <= now) {
+      fire(k, start + schedule[k]!, now)
+      k++
+    }
+    if (k >= n) return allSent()
+    const wait = start + schedule[k]! - performance.now()
+    if (wait < 1) setImmediate(pump)
+    else setTimeout(pump, wait - 0.5)
+  }
+  if (n === 0) allSent()
+  else setTimeout(pump, 0)
+  await sentAll
+  if (outstanding > 0) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, drainTimeoutMs)
+      drained = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  }
+  const unanswered = counted - (tally.ok + tally.rejected + tally.errors)
+  tally.errors += unanswered
+  const planEnd = n === 0 ? start : start + schedule[n - 1]!
+  const elapsedMs = Number.isNaN(windowStart) ? 0 : Math.max(lastEnd, planEnd) - windowStart
+  const cpu = Number.isNaN(cpuStart) ? 0 : cpuMs() - cpuStart
+  return { ...finish("open", tally, unanswered, elapsedMs, lag, cpu), counted }
+}
+
+/**
+ * Sends `count` requests one after another, each after the previous answered, with `gapMs` of
+ * idle time in between (so that each one meets an idle system).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const sequential = async (options: {
+  readonly send: Send
+  readonly count: number
+  readonly gapMs?: number | undefined
+}): Promise<LoadResult> => {
+  const tally = new Tally()
+  const gapMs = options.gapMs ?? 0
+  const cpu0 = cpuMs()
+  const start = performance.now()
+  for (let i = 0; i < options.count; i++) {
+    if (gapMs > 0 && i > 0) await new Promise((r) => setTimeout(r, gapMs))
+    const t0 = performance.now()
+    const outcome = await safeSend(options.send, i)
+    tally.add(outcome, performance.now() - t0)
+  }
+  return finish("sequential", tally, 0, performance.now() - start, [], cpuMs() - cpu0)
+}
+
+const finish = (
+  mode: LoadResult["mode"],
+  tally: Tally,
+  unanswered: number,
+  elapsedMs: number,
+  lagMs: Array<number>,
+  cpu: number
+): LoadResult => ({
+  mode,
+  counted: tally.ok + tally.rejected + tally.errors,
+  ok: tally.ok,
+  rejected: tally.rejected,
+  errors: tally.errors,
+  unanswered,
+  elapsedMs,
+  throughput: elapsedMs > 0 ? (tally.ok * 1000) / elapsedMs : 0,
+  latenciesMs: tally.latencies,
+  lagMs,
+  generatorCpuShare: elapsedMs > 0 ? cpu / elapsedMs : 0
+})
