@@ -1,0 +1,100 @@
+/**
+ * HTTP request metrics, exported with the engine's metrics on `GET /metrics`:
+ *
+ * - `adabatch_http_requests_total{route, method, status}`: requests answered (status `499`: the
+ *   client went away first);
+ * - `adabatch_http_request_duration_seconds{route}`: time from request start to response;
+ * - `adabatch_http_request_inputs{route}`: inputs per embedding request;
+ * - `adabatch_http_requests_in_flight`: requests being handled.
+ *
+ * `route` is the matched route (`/embed`, `/v1/embeddings`, ...) or `unmatched`, so arbitrary
+ * paths cannot grow the number of series.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Metric } from "effect"
+
+const requestsTotal = "adabatch_http_requests_total"
+const requestsDescription = "HTTP requests answered, by route, method and status (499: the client went away first)"
+
+const durationHistogram = Metric.histogram("adabatch_http_request_duration_seconds", {
+  description: "HTTP request duration from request start to response, in seconds",
+  boundaries: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+})
+
+const inputsHistogram = Metric.histogram("adabatch_http_request_inputs", {
+  description: "Inputs per embedding request",
+  boundaries: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+})
+
+/**
+ * Requests currently being handled (set when `/metrics` is read).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const inFlight = Metric.gauge("adabatch_http_requests_in_flight", {
+  description: "HTTP requests being handled"
+})
+
+const counters = new Map<string, Metric.Counter<number>>()
+const durations = new Map<string, Metric.Histogram<number>>()
+const inputs = new Map<string, Metric.Histogram<number>>()
+
+const counterFor = (route: string, method: string, status: number): Metric.Counter<number> => {
+  const key = `${route} ${method} ${status}`
+  let counter = counters.get(key)
+  if (counter === undefined) {
+    counter = Metric.counter(requestsTotal, {
+      description: requestsDescription,
+      incremental: true,
+      attributes: { route, method, status: String(status) }
+    })
+    counters.set(key, counter)
+  }
+  return counter
+}
+
+const cached = <M>(map: Map<string, M>, route: string, make: () => M): M => {
+  let metric = map.get(route)
+  if (metric === undefined) {
+    metric = make()
+    map.set(route, metric)
+  }
+  return metric
+}
+
+/**
+ * Records one answered request.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const recordRequest = (
+  route: string,
+  method: string,
+  status: number,
+  seconds: number
+): Effect.Effect<void> =>
+  Effect.andThen(
+    Metric.update(counterFor(route, method, status), 1),
+    Metric.update(cached(durations, route, () => Metric.withAttributes(durationHistogram, { route })), seconds)
+  )
+
+/**
+ * Records the number of inputs of one embedding request.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const recordInputs = (route: string, count: number): Effect.Effect<void> =>
+  Metric.update(cached(inputs, route, () => Metric.withAttributes(inputsHistogram, { route })), count)
+
+/**
+ * The value of `adabatch_http_requests_total` for one series (tests).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const requestCount = (route: string, method: string, status: number): Effect.Effect<number> =>
+  Effect.map(Metric.value(counterFor(route, method, status)), (state) => Number(state.count))

@@ -1,0 +1,194 @@
+/**
+ * The request bodies of the embedding routes, as Schemas, and their decoding from raw body text
+ * into `ApiError`s that name the field at fault and what was expected.
+ *
+ * @since 0.1.0
+ */
+import { Result, Schema, SchemaIssue } from "effect"
+import { ApiError, invalidField } from "./ApiError.js"
+
+const Text = Schema.String.annotate({ message: "must be a string" })
+
+const Inputs = Schema.Union([Text, Schema.Array(Text).annotate({ message: "must be an array of strings" })])
+  .annotate({ message: "must be a string or an array of strings" })
+
+const OptionalBoolean = Schema.optionalKey(
+  Schema.NullOr(Schema.Boolean).annotate({ message: "must be true or false" })
+)
+
+/**
+ * `POST /embed` (TEI): `{"inputs": string | string[], "normalize"?: boolean, "truncate"?: boolean}`.
+ * Unknown fields are ignored.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TeiEmbedRequest = Schema.Struct({
+  inputs: Inputs,
+  normalize: OptionalBoolean,
+  truncate: OptionalBoolean
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type TeiEmbedRequest = typeof TeiEmbedRequest.Type
+
+const EncodingFormatMessage = "must be \"float\" or \"base64\""
+
+const PositiveIntMessage = "must be a positive integer"
+
+/**
+ * `POST /v1/embeddings` (OpenAI): `{"input": string | string[], "model"?: string,
+ * "encoding_format"?: "float" | "base64", "dimensions"?: number, "user"?: string}`. Unknown fields
+ * are ignored; `model` and `user` are accepted and not used (the loaded model answers).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const OpenAIEmbeddingRequest = Schema.Struct({
+  input: Inputs,
+  model: Schema.optionalKey(Schema.NullOr(Schema.String).annotate({ message: "must be a string" })),
+  encoding_format: Schema.optionalKey(
+    Schema.NullOr(Schema.Literals(["float", "base64"]).annotate({ message: EncodingFormatMessage }))
+      .annotate({ message: EncodingFormatMessage })
+  ),
+  dimensions: Schema.optionalKey(
+    Schema.NullOr(
+      Schema.Number.annotate({ message: PositiveIntMessage }).check(
+        Schema.isInt({ message: PositiveIntMessage }),
+        Schema.isGreaterThan(0, { message: PositiveIntMessage })
+      )
+    ).annotate({ message: PositiveIntMessage })
+  ),
+  user: Schema.optionalKey(Schema.NullOr(Schema.String).annotate({ message: "must be a string" }))
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type OpenAIEmbeddingRequest = typeof OpenAIEmbeddingRequest.Type
+
+const formatPath = (path: ReadonlyArray<PropertyKey>): string => {
+  let out = ""
+  for (const key of path) {
+    out += typeof key === "number" ? `[${key}]` : out === "" ? String(key) : `.${String(key)}`
+  }
+  return out
+}
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1({
+  leafHook: (issue) =>
+    issue._tag === "MissingKey"
+      ? "is required"
+      : issue._tag === "InvalidType" && issue.ast._tag === "Objects"
+      ? "must be a JSON object"
+      : SchemaIssue.defaultLeafHook(issue)
+})
+
+const issueToError = (issue: SchemaIssue.Issue): ApiError => {
+  const first = formatter(issue).issues[0]
+  if (first === undefined) return new ApiError({ kind: "invalid_request", message: "invalid request body" })
+  const path = (first.path ?? []).map((p) => (typeof p === "object" && p !== null && "key" in p ? p.key : p))
+  if (path.length === 0) {
+    return new ApiError({ kind: "invalid_request", message: `invalid request: the body ${first.message}` })
+  }
+  return invalidField(formatPath(path), first.message)
+}
+
+/**
+ * Parses body text as JSON; a syntax error becomes a 400 that quotes the parser.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const parseJson = (text: string): Result.Result<unknown, ApiError> => {
+  if (text.length === 0) {
+    return Result.fail(new ApiError({ kind: "invalid_json", message: "invalid JSON: the request body is empty" }))
+  }
+  try {
+    return Result.succeed(JSON.parse(text))
+  } catch (e) {
+    return Result.fail(
+      new ApiError({
+        kind: "invalid_json",
+        message: `invalid JSON in the request body: ${e instanceof Error ? e.message : String(e)}`
+      })
+    )
+  }
+}
+
+const decoder = <S extends Schema.Decoder<unknown>>(schema: S) => {
+  const decode = Schema.decodeUnknownResult(schema)
+  return (json: unknown): Result.Result<S["Type"], ApiError> =>
+    Result.mapError(decode(json), (e) => issueToError(e.issue))
+}
+
+const decodeTeiBody = decoder(TeiEmbedRequest)
+
+const decodeOpenAIBody = decoder(OpenAIEmbeddingRequest)
+
+const isTokenArray = (input: unknown): boolean =>
+  Array.isArray(input) && input.length > 0 && (typeof input[0] === "number" || Array.isArray(input[0]))
+
+/**
+ * Decodes a `/embed` body.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeTei = (json: unknown): Result.Result<TeiEmbedRequest, ApiError> => decodeTeiBody(json)
+
+/**
+ * Decodes a `/v1/embeddings` body. Token-id arrays (`number[]`, `number[][]`) are refused with a
+ * message saying so: this server takes text only.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeOpenAI = (json: unknown): Result.Result<OpenAIEmbeddingRequest, ApiError> => {
+  if (typeof json === "object" && json !== null && isTokenArray((json as { input?: unknown }).input)) {
+    return Result.fail(
+      invalidField(
+        "input",
+        "is an array of token ids; this server embeds text only: send a string or an array of strings"
+      )
+    )
+  }
+  return decodeOpenAIBody(json)
+}
+
+/**
+ * Normalises `inputs` to a list and checks it: not empty, no empty string, at most `maxInputs`.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const checkInputs = (
+  field: string,
+  inputs: string | ReadonlyArray<string>,
+  maxInputs: number
+): Result.Result<ReadonlyArray<string>, ApiError> => {
+  if (typeof inputs === "string") {
+    return inputs.length === 0
+      ? Result.fail(invalidField(field, "must not be an empty string"))
+      : Result.succeed([inputs])
+  }
+  if (inputs.length === 0) return Result.fail(invalidField(field, "must not be an empty list"))
+  if (inputs.length > maxInputs) {
+    return Result.fail(
+      new ApiError({
+        kind: "too_many_inputs",
+        message: `"${field}" has ${inputs.length} inputs, more than the limit of ${maxInputs} per request; ` +
+          `split it into several requests`,
+        param: field
+      })
+    )
+  }
+  for (let i = 0; i < inputs.length; i++) {
+    if (inputs[i]!.length === 0) return Result.fail(invalidField(`${field}[${i}]`, "must not be an empty string"))
+  }
+  return Result.succeed(inputs)
+}
