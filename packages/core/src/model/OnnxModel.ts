@@ -1,0 +1,156 @@
+/**
+ * The ONNX `EmbeddingModel`: a model directory (see `ModelDirectory`) served by onnxruntime
+ * sessions in worker threads.
+ *
+ * Building the layer reads the directory, starts the workers and runs one probe batch in each, so
+ * every load error (missing files, bad JSON, an ONNX file onnxruntime rejects, unusable inputs or
+ * outputs, a tokenizer that does not match the model) is a `ModelLoadError` at start-up. Closing
+ * the layer's scope releases the sessions and ends the worker threads.
+ *
+ * @since 0.1.0
+ */
+import { Duration, Effect, Layer, Metric, type Scope } from "effect"
+import { availableParallelism } from "node:os"
+import { EmbeddingModel, type Encoded, type ModelInfo } from "./EmbeddingModel.js"
+import * as ModelDirectory from "./ModelDirectory.js"
+import { ModelLoadError } from "./ModelError.js"
+import * as ModelMetrics from "./ModelMetrics.js"
+import * as ModelTesting from "./ModelTesting.js"
+import * as ModelTokenizer from "./ModelTokenizer.js"
+import * as WorkerPool from "./WorkerPool.js"
+import type { WorkerSessionOptions } from "./WorkerProtocol.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface OnnxModelOptions {
+  /** The model directory. */
+  readonly dir: string
+  /** Worker threads, each with its own session (default 1). */
+  readonly workers?: number | undefined
+  /** Intra-op threads per session (default: available cores / workers, at least 1). */
+  readonly intraOpNumThreads?: number | undefined
+  /** onnxruntime graph optimisations (default `"all"`). */
+  readonly graphOptimizationLevel?: WorkerSessionOptions["graphOptimizationLevel"] | undefined
+  /** Reuse the int64 input buffers across batches (default true; false for the bench baseline). */
+  readonly reuseInputBuffers?: boolean | undefined
+  /**
+   * A batch still running after this long fails with `InferenceFailed`, and its worker is
+   * terminated and replaced (default: no limit).
+   */
+  readonly runTimeout?: Duration.Input | undefined
+  /** Fault injection for reliability tests (see `WorkerPool.FaultInjection`). */
+  readonly faults?: WorkerPool.FaultInjection | undefined
+}
+
+const positiveInt = (dir: string, name: string, value: number | undefined, fallback: number) =>
+  value === undefined
+    ? Effect.succeed(fallback)
+    : Number.isInteger(value) && value > 0
+    ? Effect.succeed(value)
+    : Effect.fail(new ModelLoadError({ path: dir, reason: `${name} must be a positive integer, got ${value}` }))
+
+/**
+ * Splits a `[batch, dim]` output into one vector per input (views, no copy).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const splitRows = (output: Float32Array, rows: number, dimension: number): Array<Float32Array> => {
+  const vectors = new Array<Float32Array>(rows)
+  for (let r = 0; r < rows; r++) vectors[r] = output.subarray(r * dimension, (r + 1) * dimension)
+  return vectors
+}
+
+/**
+ * Builds the service in the current scope: reads the directory, starts the workers, and closes
+ * them when the scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: OnnxModelOptions
+): Effect.Effect<EmbeddingModel["Service"], ModelLoadError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const workers = yield* positiveInt(options.dir, "workers", options.workers, 1)
+    const intraOpNumThreads = yield* positiveInt(
+      options.dir,
+      "intraOpNumThreads",
+      options.intraOpNumThreads,
+      Math.max(1, Math.floor(availableParallelism() / workers))
+    )
+    const runTimeoutMs = options.runTimeout === undefined ? undefined : Duration.toMillis(options.runTimeout)
+    const manifest = yield* ModelDirectory.load(options.dir)
+    const pool = yield* WorkerPool.make({
+      modelFile: manifest.modelFile,
+      workers,
+      sessionOptions: {
+        intraOpNumThreads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: options.graphOptimizationLevel ?? "all",
+        executionMode: "sequential"
+      },
+      pooling: manifest.pooling,
+      normalize: manifest.normalize,
+      padId: manifest.tokenizer.padId,
+      probeIds: manifest.tokenizer.probeIds,
+      dimension: manifest.dimension,
+      reuseInputBuffers: options.reuseInputBuffers ?? true,
+      runTimeoutMs,
+      faults: options.faults
+    })
+
+    const info: ModelInfo = {
+      id: manifest.id,
+      kind: "onnx",
+      path: manifest.path,
+      dimension: pool.dimension,
+      maxLength: manifest.maxLength,
+      pooling: manifest.pooling,
+      normalize: manifest.normalize,
+      workers,
+      intraOpNumThreads
+    }
+    const inferenceMs = Array.from({ length: workers }, (_, worker) => ModelMetrics.inferenceMsFor(worker))
+
+    const record = (out: WorkerPool.BatchOutput) =>
+      Effect.andThen(
+        Metric.update(ModelMetrics.batchTokens, out.tokens),
+        Effect.andThen(
+          Metric.update(ModelMetrics.paddingRatio, 1 - out.tokens / out.slots),
+          Effect.andThen(
+            Metric.update(inferenceMs[out.worker]!, out.runMs),
+            out.allocatedBytes > 0 ? Metric.update(ModelMetrics.inputBufferBytes, out.allocatedBytes) : Effect.void
+          )
+        )
+      )
+
+    const embedBatch = (batch: ReadonlyArray<Encoded>) =>
+      batch.length === 0
+        ? Effect.succeed<Array<Float32Array>>([])
+        : Effect.flatMap(
+          pool.run(batch),
+          (out) => Effect.as(record(out), splitRows(out.output, batch.length, out.dimension))
+        )
+
+    const service = EmbeddingModel.of({
+      info,
+      tokenize: (texts, tokenizeOptions) =>
+        ModelTokenizer.tokenize(manifest.tokenizer, manifest.maxLength, texts, tokenizeOptions),
+      embedBatch,
+      ping: pool.ping
+    })
+    ModelTesting.register(service, pool)
+    return service
+  })
+
+/**
+ * The ONNX model as a `Layer`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: OnnxModelOptions): Layer.Layer<EmbeddingModel, ModelLoadError> =>
+  Layer.effect(EmbeddingModel, make(options))

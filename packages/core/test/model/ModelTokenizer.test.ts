@@ -1,0 +1,109 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Result } from "effect"
+import { InputTooLong, ModelLoadError } from "../../src/model/ModelError.js"
+import * as ModelTokenizer from "../../src/model/ModelTokenizer.js"
+import { tokenizerJson, vocabulary } from "./fixtures.js"
+
+const vocab = vocabulary()
+const CLS = vocab.indexOf("[CLS]")
+const SEP = vocab.indexOf("[SEP]")
+const PAD = vocab.indexOf("[PAD]")
+
+const load = () => Result.getOrThrow(ModelTokenizer.fromJson(tokenizerJson(), {}, "tokenizer.json"))
+
+describe("ModelTokenizer (tokenizer.json)", () => {
+  it("finds the special tokens, the pad id and the largest id", () => {
+    const tokenizer = load()
+    assert.strictEqual(tokenizer.kind, "huggingface")
+    assert.strictEqual(tokenizer.specialSuffix, 1)
+    assert.strictEqual(tokenizer.padId, PAD)
+    assert.strictEqual(tokenizer.maxId, vocab.length - 1)
+    assert.deepStrictEqual(tokenizer.probeIds, [CLS, vocab.length - 1, SEP])
+    assert.strictEqual(tokenizer.truncationMaxLength, undefined)
+    const withTruncation = ModelTokenizer.fromJson(tokenizerJson({ truncationMaxLength: 128 }), {}, "t.json")
+    assert.strictEqual(Result.getOrThrow(withTruncation).truncationMaxLength, 128)
+  })
+
+  it.effect("encodes with [CLS] ... [SEP]; an empty text is just the special tokens", () =>
+    Effect.gen(function*() {
+      const tokenizer = load()
+      const [hello, empty] = yield* ModelTokenizer.tokenize(tokenizer, 512, ["Hello World", ""], { truncate: false })
+      assert.deepStrictEqual(Array.from(hello!.ids), [CLS, vocab.indexOf("hello"), vocab.indexOf("world"), SEP])
+      assert.isFalse(hello!.truncated)
+      assert.deepStrictEqual(Array.from(empty!.ids), [CLS, SEP])
+    }))
+
+  it.effect("truncation keeps the first tokens and re-appends [SEP]", () =>
+    Effect.gen(function*() {
+      const tokenizer = load()
+      const text = "the quick brown fox jumps over the lazy dog"
+      const full = Array.from(tokenizer.encode(text))
+      assert.strictEqual(full.length, 11)
+      const [cut] = yield* ModelTokenizer.tokenize(tokenizer, 6, [text], { truncate: true })
+      assert.deepStrictEqual(Array.from(cut!.ids), [...full.slice(0, 5), SEP])
+      assert.isTrue(cut!.truncated)
+      // Exactly at the limit: untouched.
+      const [exact] = yield* ModelTokenizer.tokenize(tokenizer, 11, [text], { truncate: true })
+      assert.deepStrictEqual(Array.from(exact!.ids), full)
+      assert.isFalse(exact!.truncated)
+    }))
+
+  it.effect("fails with InputTooLong (index, tokens, maxLength) without truncate", () =>
+    Effect.gen(function*() {
+      const tokenizer = load()
+      const error = yield* Effect.flip(
+        ModelTokenizer.tokenize(tokenizer, 6, ["short", "the quick brown fox jumps over the lazy dog"], {
+          truncate: false
+        })
+      )
+      assert.instanceOf(error, InputTooLong)
+      assert.deepStrictEqual({ index: error.index, tokens: error.tokens, maxLength: error.maxLength }, {
+        index: 1,
+        tokens: 11,
+        maxLength: 6
+      })
+      assert.match(error.message, /input 1 has 11 tokens, more than the model's maximum of 6/)
+    }))
+
+  it("rejects a tokenizer.json it cannot build", () => {
+    const broken = { ...tokenizerJson(), model: { type: "NoSuchModel" } }
+    const result = ModelTokenizer.fromJson(broken, {}, "/x/tokenizer.json")
+    assert.isTrue(Result.isFailure(result))
+    const error = Result.isFailure(result) ? result.failure : undefined
+    assert.instanceOf(error, ModelLoadError)
+    assert.strictEqual(error!.path, "/x/tokenizer.json")
+    const badSettings = ModelTokenizer.fromJson({ ...tokenizerJson(), truncation: { max_length: "x" } }, {}, "t")
+    assert.isTrue(Result.isFailure(badSettings))
+  })
+})
+
+describe("ModelTokenizer.builtin", () => {
+  it.effect("hashes words deterministically, case-insensitively, with a cost that grows with the text", () =>
+    Effect.gen(function*() {
+      const t = ModelTokenizer.builtin
+      const [a, b, c, empty, long] = yield* ModelTokenizer.tokenize(
+        t,
+        512,
+        ["Hello, world!", "hello, WORLD!", "hello there", "", "x".repeat(80)],
+        { truncate: false }
+      )
+      assert.deepStrictEqual(Array.from(a!.ids), Array.from(b!.ids))
+      assert.strictEqual(a!.ids.length, 6) // [CLS] hello , world ! [SEP]
+      assert.strictEqual(a!.ids[1], c!.ids[1])
+      assert.notStrictEqual(a!.ids[3], c!.ids[2])
+      assert.deepStrictEqual(Array.from(empty!.ids), [101, 102])
+      assert.strictEqual(long!.ids.length, 2 + 10) // 80 characters in pieces of 8
+      for (const id of a!.ids) assert.isTrue(id >= 0 && id <= t.maxId)
+    }))
+
+  it.effect("truncates and rejects like the real tokenizer", () =>
+    Effect.gen(function*() {
+      const text = "one two three four five six seven"
+      const [cut] = yield* ModelTokenizer.tokenize(ModelTokenizer.builtin, 4, [text], { truncate: true })
+      assert.strictEqual(cut!.ids.length, 4)
+      assert.strictEqual(cut!.ids[0], 101)
+      assert.strictEqual(cut!.ids[3], 102)
+      const error = yield* Effect.flip(ModelTokenizer.tokenize(ModelTokenizer.builtin, 4, [text], { truncate: false }))
+      assert.strictEqual(error._tag, "InputTooLong")
+    }))
+})
