@@ -72,7 +72,7 @@ export const builtinModels: { readonly [K in BuiltinModelName]: BuiltinModelDefi
  * @since 0.1.0
  * @category constants
  */
-export const BUILTIN_GENERATOR_VERSION = 1
+export const BUILTIN_GENERATOR_VERSION = 2
 
 /**
  * The files of a built-in model directory (not counting the `SHA256SUMS` manifest).

@@ -9,8 +9,11 @@
  * 1. short search-style queries (2 to 10 words), as an embedding service receives them;
  * 2. single sentences (about 8 to 40 words) on 24 everyday topics: news, science, cooking, support
  *    tickets, law, software, travel, sport, history, health, finance, product reviews, ...;
- * 3. one paragraph per topic, the topic's sentences joined with a space (about 120 to 250 words,
- *    150 to 330 tokens), so the long tail of input lengths is present too.
+ * 3. one paragraph per topic, the topic's sentences joined with a space (100 to 140 words, about
+ *    120 to 160 tokens);
+ * 4. eight long documents, each the paragraphs of three consecutive topics joined with a blank
+ *    line (320 to 390 words, about 375 to 460 tokens), so inputs close to a 512-token maximum
+ *    length are present too.
  *
  * The texts use ordinary punctuation, digits, contractions, hyphenated words, names and a few rare
  * words, so that tokenizers split them the way they split real traffic.
@@ -336,9 +339,12 @@ const topics: ReadonlyArray<ReadonlyArray<string>> = [
   ]
 ]
 
+const paragraphs: ReadonlyArray<string> = topics.map((sentences) => sentences.join(" "))
+
 /**
  * The corpus: 48 queries, then 192 single sentences (8 for each of 24 topics), then 24
- * paragraphs (one per topic), 264 texts in all. See the module doc comment for provenance.
+ * paragraphs (one per topic), then 8 long documents (three topics each): 272 texts in all. See the
+ * module doc comment for provenance.
  *
  * @since 0.1.0
  * @category corpus
@@ -346,5 +352,6 @@ const topics: ReadonlyArray<ReadonlyArray<string>> = [
 export const englishSentences: ReadonlyArray<string> = [
   ...queries,
   ...topics.flat(),
-  ...topics.map((sentences) => sentences.join(" "))
+  ...paragraphs,
+  ...Array.from({ length: paragraphs.length / 3 }, (_, i) => paragraphs.slice(3 * i, 3 * i + 3).join("\n\n"))
 ]
