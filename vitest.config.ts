@@ -35,7 +35,7 @@ export default defineConfig({
   test: {
     include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
     exclude: ["**/node_modules/**", "test/reliability/long/**"],
-    testTimeout: 60_000,
+    testTimeout: Number(process.env.TEST_TIMEOUT ?? 60_000),
     hookTimeout: 120_000,
     // ONNX sessions and HTTP servers are heavy on a 2-core machine: keep files from running all at once.
     maxWorkers: 2,

@@ -1,17 +1,68 @@
 /**
- * PLACEHOLDER — the engine is being written; the public types below are final.
+ * The adaptive dynamic-batching engine, generic over any `batch -> results` function.
+ *
+ * Requests flow as an Effect Stream:
+ *
+ * ```text
+ * submit -> bounded Queue -> Stream.fromQueue
+ *        -> Stream.aggregateWithin(batch Sink, wait Schedule)   (caps and wait read per batch from policies)
+ *        -> Stream.mapEffect(runBatch, { concurrency: workers, unordered: true })
+ *        -> each output to its caller
+ * ```
+ *
+ * **Batch formation waits for a free worker.** `mapEffect` with `unordered: true` takes a worker
+ * permit *before* it pulls the next batch, and `aggregateWithin` only pulls from the queue when its
+ * sink asks. So while every worker is busy nothing is taken from the queue; when one frees, the
+ * sink takes everything queued at that moment (up to the caps) in one chunk. A request arriving at
+ * an idle engine is dispatched at once: the sink finishes as soon as the queue is empty unless the
+ * wait policy asks to wait (measured from the batch's oldest request, shortened to the nearest
+ * deadline), and that wait is the aggregation's Schedule.
+ *
+ * Cancelled and expired requests are skipped when batches form (never computed); a sweeper fails
+ * requests whose deadline passes while they wait, even if no worker frees. Closing the scope stops
+ * intake, drains within `drainTimeout`, then fails what remains with `ShuttingDown`.
+ *
  * @since 0.1.0
  */
-import type { Duration, Effect } from "effect"
-import type { BatcherError } from "./BatchError.js"
+import type { Scope } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Pull,
+  Queue,
+  Schedule,
+  Sink,
+  Stream
+} from "effect"
+import * as BatchError from "./BatchError.js"
+import * as Metrics from "./BatchMetrics.js"
+import { type BatchLimits, BatchSizePolicy } from "./BatchSizePolicy.js"
+import { QueuePolicy } from "./QueuePolicy.js"
+import { WaitPolicy } from "./WaitPolicy.js"
 
-/** @since 0.1.0 */
+/**
+ * Per-request options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface SubmitOptions {
   /** Time budget from now; default: the engine's `requestTimeout`. */
   readonly timeout?: Duration.Input | undefined
 }
 
-/** @since 0.1.0 */
+/**
+ * An output with the time it spent in each stage.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Timed<O> {
   readonly value: O
   /** ms from submit to dispatch. */
@@ -22,7 +73,12 @@ export interface Timed<O> {
   readonly batchSize: number
 }
 
-/** @since 0.1.0 */
+/**
+ * A point-in-time view of the engine, for `/info`, `/ready` and tests.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface BatcherSnapshot {
   readonly queued: number
   readonly capacity: number
@@ -35,14 +91,867 @@ export interface BatcherSnapshot {
   /** Recent arrival rate (items/s). */
   readonly arrivalRate: number
   readonly accepting: boolean
-  /** Queue utilisation high enough that new work would likely be refused or wait long. */
+  /** The queue is at least 90 % full (reject) or full (back-pressure). */
   readonly saturated: boolean
-  readonly policies: { readonly batchSize: string; readonly wait: string; readonly queue: string }
+  readonly policies: {
+    readonly batchSize: Record<string, number | string>
+    readonly wait: Record<string, number | string>
+    readonly queue: Record<string, number | string>
+  }
 }
 
-/** @since 0.1.0 */
+/**
+ * The engine's interface.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface Batcher<I, O, E = never> {
-  readonly submit: (input: I, options?: SubmitOptions) => Effect.Effect<O, E | BatcherError>
-  readonly submitTimed: (input: I, options?: SubmitOptions) => Effect.Effect<Timed<O>, E | BatcherError>
+  /** Submits one input; succeeds with its own output. */
+  readonly submit: (input: I, options?: SubmitOptions) => Effect.Effect<O, E | BatchError.BatcherError>
+  /** Like `submit`, with the time spent queued and computing. */
+  readonly submitTimed: (input: I, options?: SubmitOptions) => Effect.Effect<Timed<O>, E | BatchError.BatcherError>
+  /**
+   * Submits several inputs as one request: each is its own item (they may share batches with other
+   * requests) and the result comes once all are done, in order. Admission is all-or-nothing under
+   * `reject`; the first failure fails the request and withdraws its items still queued.
+   */
+  readonly submitAll: (
+    inputs: ReadonlyArray<I>,
+    options?: SubmitOptions
+  ) => Effect.Effect<Array<Timed<O>>, E | BatchError.BatcherError>
   readonly snapshot: Effect.Effect<BatcherSnapshot>
 }
+
+/**
+ * Engine options. Batch caps, wait and queue come from the policy services.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options<I, O, E, R> {
+  /**
+   * The batch function: one output per input, in order. It must not keep the input array after it
+   * completes (the engine reuses it).
+   */
+  readonly run: (batch: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<O>, E, R>
+  /** Batches running at once (default 1). */
+  readonly workers?: number | undefined
+  /** Cost of one input (e.g. its token count); default: none. */
+  readonly cost?: ((input: I) => number) | undefined
+  /** How a batch's cost is counted: `"sum"` of costs, or `"padded"`: largest x count (default `"sum"`). */
+  readonly batchCost?: "sum" | "padded" | undefined
+  /** Default per-request time budget (default 30 s). */
+  readonly requestTimeout?: Duration.Input | undefined
+  /** How long closing the scope waits for queued and in-flight work (default 10 s). */
+  readonly drainTimeout?: Duration.Input | undefined
+  /** Re-run a failed batch in halves so only the poisoned input fails (default false). */
+  readonly isolateFailures?: boolean | undefined
+  /**
+   * Group inputs of similar cost: take up to `lookahead` x the item cap from the queue, and build
+   * the batch around the oldest request from the inputs closest to it in cost; requests older than
+   * `maxOvertakeMs` are taken first. The oldest request is always in the next batch, so nothing is
+   * overtaken for long. Default: off (FIFO).
+   */
+  readonly bucketing?:
+    | { readonly lookahead?: number | undefined; readonly maxOvertakeMs?: number | undefined }
+    | undefined
+}
+
+const QUEUED = 0
+const RUNNING = 1
+const DONE = 2
+
+/** One request. Plain mutable object: the only per-request allocation besides the caller's fiber. */
+class Job<I, O, E> {
+  state = QUEUED
+  resume: ((effect: Effect.Effect<any, any>) => void) | undefined = undefined
+  exit: Exit.Exit<any, any> | undefined = undefined
+  dispatchedAt = 0
+  batchMs = 0
+  batchSize = 0
+  group: Group | undefined = undefined
+  index = 0
+  constructor(
+    readonly input: I,
+    readonly cost: number,
+    readonly enqueuedAt: number,
+    readonly deadline: number,
+    readonly timeoutMs: number,
+    readonly custom: boolean,
+    readonly timed: boolean
+  ) {}
+  declare readonly _O: O
+  declare readonly _E: E
+}
+
+/** The shared completion of a `submitAll` request. */
+class Group {
+  remaining: number
+  results: Array<unknown>
+  resume: ((effect: Effect.Effect<any, any>) => void) | undefined = undefined
+  exit: Exit.Exit<any, any> | undefined = undefined
+  constructor(readonly jobs: Array<Job<any, any, any>>) {
+    this.remaining = jobs.length
+    this.results = new Array(jobs.length)
+  }
+}
+
+/** A formed batch. */
+interface Batch<I, O, E> {
+  readonly jobs: Array<Job<I, O, E>>
+  readonly cost: number
+  readonly work: number
+  readonly capped: boolean
+  readonly limits: BatchLimits
+}
+
+/** Growable array deque of live jobs (queued or running), oldest first. */
+class Live<T extends { state: number }> {
+  items: Array<T> = []
+  head = 0
+  push(x: T) {
+    this.items.push(x)
+  }
+  /** Drops finished jobs from the front and compacts now and then. */
+  trim() {
+    const items = this.items
+    let h = this.head
+    while (h < items.length && items[h]!.state === DONE) h++
+    if (h === items.length) {
+      items.length = 0
+      h = 0
+    } else if (h > 1024 && h * 2 > items.length) {
+      this.items = items.slice(h)
+      h = 0
+    }
+    this.head = h
+  }
+}
+
+const nowMs = (clock: Clock.Clock) => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
+
+/**
+ * Creates the engine in the current scope. Reads the `BatchSizePolicy`, `WaitPolicy` and
+ * `QueuePolicy` services.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <I, O, E = never, R = never>(
+  options: Options<I, O, E, R>
+): Effect.Effect<Batcher<I, O, E>, never, Scope.Scope | R | BatchSizePolicy | WaitPolicy | QueuePolicy> =>
+  Effect.gen(function*() {
+    const sizePolicy = yield* BatchSizePolicy
+    const waitPolicy = yield* WaitPolicy
+    const queuePolicy = yield* QueuePolicy
+    const clock = yield* Clock.Clock
+    const context = yield* Effect.context<never>()
+    const scope = yield* Effect.scope
+
+    const workers = Math.max(1, Math.floor(options.workers ?? 1))
+    if (!Number.isFinite(workers)) throw new RangeError(`workers must be a positive integer`)
+    const defaultTimeoutMs = Duration.toMillis(Duration.fromInputUnsafe(options.requestTimeout ?? "30 seconds"))
+    const drainTimeout = Duration.fromInputUnsafe(options.drainTimeout ?? "10 seconds")
+    const costOf = options.cost
+    const padded = options.batchCost === "padded"
+    const hardCost = sizePolicy.hardLimits.maxBatchCost
+    const isolate = options.isolateFailures === true
+    const lookaheadFactor = options.bucketing ? Math.max(1, options.bucketing.lookahead ?? 4) : 1
+    const maxOvertakeMs = options.bucketing?.maxOvertakeMs ?? 50
+    const overflow = queuePolicy.overflow
+    const physicalCapacity = queuePolicy.maxCapacity
+
+    const queue = yield* Queue.bounded<Job<I, O, E>, Cause.Done>(physicalCapacity)
+    const live = new Live<Job<I, O, E>>()
+
+    // Engine state (single-threaded JS: plain variables).
+    let accepting = true
+    let pending = 0 // accepted and still queued
+    let liveCustom = 0 // live jobs with a shorter-than-default timeout
+    let busy = 0
+    let arrivals = 0
+    let rateAt = nowMs(clock)
+    let rateArrivals = 0
+    let ratePerMs = 0
+    let drainPerMs = 0
+    let drainAt = rateAt
+    let drained = 0
+    let batchDurationMs = 0
+    let lastLimits: BatchLimits = yield* sizePolicy.current
+    let lastWaitMs = 0
+    // Dynamic capacity window.
+    let windowStart = rateAt
+    let windowSubmitted = 0
+    let windowRejected = 0
+    let windowPeak = 0
+    const inputPool: Array<Array<I>> = []
+
+    const update = <In>(metric: { updateUnsafe: (input: In, context: Context.Context<never>) => void }, v: In) =>
+      metric.updateUnsafe(v, context)
+
+    const settle = (job: Job<I, O, E>, exit: Exit.Exit<any, any>, outcome: Metrics.Outcome, now: number) => {
+      if (job.state === DONE) return
+      if (job.state === QUEUED) pending--
+      job.state = DONE
+      if (job.custom) liveCustom--
+      update(Metrics.requestsByOutcome[outcome], 1)
+      if (outcome === "ok") {
+        const latency = now - job.enqueuedAt
+        update(Metrics.requestLatency, latency)
+        update(Metrics.requestLatencyQuantiles, latency)
+      }
+      let result: Exit.Exit<any, any> = exit
+      if (job.group !== undefined) return settleMember(job.group, job, exit, now)
+      if (job.timed && Exit.isSuccess(exit)) {
+        result = Exit.succeed(timedOf(job, exit.value))
+      }
+      const resume = job.resume
+      if (resume !== undefined) {
+        job.resume = undefined
+        resume(result)
+      } else {
+        job.exit = result
+      }
+    }
+
+    const timedOf = (job: Job<I, O, E>, value: O): Timed<O> => ({
+      value,
+      queueMs: job.dispatchedAt - job.enqueuedAt,
+      batchMs: job.batchMs,
+      batchSize: job.batchSize
+    })
+
+    const finishGroup = (group: Group, exit: Exit.Exit<any, any>) => {
+      group.exit = exit
+      const resume = group.resume
+      if (resume !== undefined) {
+        group.resume = undefined
+        resume(exit)
+      }
+    }
+
+    const settleMember = (group: Group, job: Job<I, O, E>, exit: Exit.Exit<any, any>, now: number) => {
+      if (group.exit !== undefined) return
+      if (Exit.isSuccess(exit)) {
+        group.results[job.index] = timedOf(job, exit.value)
+        if (--group.remaining === 0) finishGroup(group, Exit.succeed(group.results))
+        return
+      }
+      finishGroup(group, exit)
+      withdraw(group, now)
+    }
+
+    /** Withdraws a group's members that are still queued (they will never be computed). */
+    const withdraw = (group: Group, now: number) => {
+      for (const member of group.jobs) {
+        if (member.state === QUEUED) settle(member, Exit.void, "cancelled", now)
+      }
+    }
+
+    const expire = (job: Job<I, O, E>, now: number) =>
+      settle(
+        job,
+        Exit.fail(new BatchError.DeadlineExceeded({ waitedMs: now - job.enqueuedAt, timeoutMs: job.timeoutMs })),
+        "expired",
+        now
+      )
+
+    const retryAfterMs = () => {
+      const perMs = drainPerMs > 0 ? drainPerMs : 0
+      const ms = perMs > 0 ? Math.max(lastLimits.maxBatchSize, pending - queuePolicy.capacity() + 1) / perMs : 1000
+      return Math.min(60_000, Math.max(50, Math.ceil(ms)))
+    }
+
+    const rollWindow = (now: number) => {
+      if (now - windowStart < queuePolicy.windowMs) return
+      const capacity = queuePolicy.adjust({
+        submitted: windowSubmitted,
+        rejected: windowRejected,
+        peakUtilisation: windowPeak / queuePolicy.capacity()
+      })
+      update(Metrics.queueCapacity, capacity)
+      windowStart = now
+      windowSubmitted = 0
+      windowRejected = 0
+      windowPeak = pending
+    }
+
+    // ---- admission ---------------------------------------------------------------------------
+
+    const awaitJob = (job: Job<I, O, E>): Effect.Effect<any, any> =>
+      Effect.callback<any, any>((resume) => {
+        if (job.exit !== undefined) {
+          resume(job.exit)
+          return
+        }
+        job.resume = resume
+        return Effect.sync(() => cancel(job))
+      })
+
+    const cancel = (job: Job<I, O, E>) => {
+      job.resume = undefined
+      if (job.state === QUEUED) settle(job, Exit.void, "cancelled", nowMs(clock))
+    }
+
+    const admitted = (job: Job<I, O, E>) => {
+      pending++
+      if (job.custom) liveCustom++
+      if (pending > windowPeak) windowPeak = pending
+      live.push(job)
+    }
+
+    const submitJob = (input: I, options: SubmitOptions | undefined, timed: boolean): Effect.Effect<any, any> =>
+      Effect.suspend(() => {
+        if (!accepting) {
+          update(Metrics.requestsByOutcome.shutdown, 1)
+          return Effect.fail(new BatchError.ShuttingDown({ reason: "intake-closed" }))
+        }
+        const cost = costOf === undefined ? 1 : costOf(input)
+        if (!(cost >= 0)) return Effect.die(new RangeError(`cost(input) must be a number >= 0, got ${cost}`))
+        if (cost > hardCost) {
+          update(Metrics.requestsByOutcome.failed, 1)
+          return Effect.fail(new BatchError.CostExceedsBudget({ cost, budget: hardCost }))
+        }
+        const timeoutMs = options?.timeout === undefined
+          ? defaultTimeoutMs
+          : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+        const now = nowMs(clock)
+        const job = new Job<I, O, E>(input, cost, now, now + timeoutMs, timeoutMs, timeoutMs < defaultTimeoutMs, timed)
+        arrivals++
+        windowSubmitted++
+        rollWindow(now)
+        if (overflow === "reject") {
+          const capacity = queuePolicy.capacity()
+          if (pending >= capacity || !Queue.offerUnsafe(queue, job)) {
+            windowRejected++
+            update(Metrics.rejections, 1)
+            update(Metrics.requestsByOutcome.rejected, 1)
+            return Effect.fail(new BatchError.QueueFull({ queued: pending, capacity, retryAfterMs: retryAfterMs() }))
+          }
+          admitted(job)
+          return awaitJob(job)
+        }
+        admitted(job)
+        if (Queue.offerUnsafe(queue, job)) return awaitJob(job)
+        // Back-pressure: suspend until there is room. Interrupting the wait withdraws the request.
+        return Queue.offer(queue, job).pipe(
+          Effect.onInterrupt(() => Effect.sync(() => cancel(job))),
+          Effect.flatMap((ok) => {
+            if (ok) return awaitJob(job)
+            settle(job, Exit.void, "shutdown", nowMs(clock))
+            return Effect.fail(new BatchError.ShuttingDown({ reason: "intake-closed" }))
+          })
+        )
+      })
+
+    const awaitGroup = (group: Group): Effect.Effect<any, any> =>
+      Effect.callback<any, any>((resume) => {
+        if (group.exit !== undefined) {
+          resume(group.exit)
+          return
+        }
+        group.resume = resume
+        return Effect.sync(() => {
+          group.resume = undefined
+          if (group.exit === undefined) group.exit = Exit.interrupt()
+          withdraw(group, nowMs(clock))
+        })
+      })
+
+    const submitAll = (inputs: ReadonlyArray<I>, options: SubmitOptions | undefined): Effect.Effect<any, any> =>
+      Effect.suspend(() => {
+        const n = inputs.length
+        if (n === 0) return Effect.succeed([])
+        if (n === 1) return Effect.map(submitJob(inputs[0]!, options, true), (t) => [t])
+        if (!accepting) {
+          update(Metrics.requestsByOutcome.shutdown, n)
+          return Effect.fail(new BatchError.ShuttingDown({ reason: "intake-closed" }))
+        }
+        const timeoutMs = options?.timeout === undefined
+          ? defaultTimeoutMs
+          : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+        const now = nowMs(clock)
+        const jobs: Array<Job<I, O, E>> = new Array(n)
+        for (let i = 0; i < n; i++) {
+          const cost = costOf === undefined ? 1 : costOf(inputs[i]!)
+          if (!(cost >= 0)) return Effect.die(new RangeError(`cost(input) must be a number >= 0, got ${cost}`))
+          if (cost > hardCost) {
+            update(Metrics.requestsByOutcome.failed, n)
+            return Effect.fail(new BatchError.CostExceedsBudget({ cost, budget: hardCost }))
+          }
+          const job = new Job<I, O, E>(
+            inputs[i]!,
+            cost,
+            now,
+            now + timeoutMs,
+            timeoutMs,
+            timeoutMs < defaultTimeoutMs,
+            true
+          )
+          jobs[i] = job
+        }
+        const group = new Group(jobs)
+        for (let i = 0; i < n; i++) {
+          jobs[i]!.group = group
+          jobs[i]!.index = i
+        }
+        arrivals += n
+        windowSubmitted += n
+        rollWindow(now)
+        if (overflow === "reject") {
+          const capacity = queuePolicy.capacity()
+          let ok = pending + n <= capacity
+          let offered = 0
+          for (; ok && offered < n; offered++) {
+            admitted(jobs[offered]!)
+            if (!Queue.offerUnsafe(queue, jobs[offered]!)) ok = false
+          }
+          if (!ok) {
+            // withdraw what went in; none of it will be computed
+            for (let i = 0; i < offered; i++) {
+              const job = jobs[i]!
+              if (job.state === QUEUED) pending--
+              job.state = DONE
+              if (job.custom) liveCustom--
+            }
+            windowRejected += n
+            update(Metrics.rejections, n)
+            update(Metrics.requestsByOutcome.rejected, n)
+            return Effect.fail(
+              new BatchError.QueueFull({ queued: pending, capacity, retryAfterMs: retryAfterMs() })
+            )
+          }
+          return awaitGroup(group)
+        }
+        for (const job of jobs) admitted(job)
+        let i = 0
+        while (i < n && Queue.offerUnsafe(queue, jobs[i]!)) i++
+        if (i === n) return awaitGroup(group)
+        const rest = jobs.slice(i)
+        return Effect.forEach(rest, (job) =>
+          Queue.offer(queue, job).pipe(
+            Effect.flatMap((ok) =>
+              ok ? Effect.void : Effect.fail(new BatchError.ShuttingDown({ reason: "intake-closed" }))
+            )
+          ), { discard: true }).pipe(
+            Effect.onInterrupt(() => Effect.sync(() => withdraw(group, nowMs(clock)))),
+            Effect.catch((e) =>
+              Effect.andThen(
+                Effect.sync(() => {
+                  for (const job of jobs) {
+                    if (job.state === QUEUED) settle(job, Exit.void, "shutdown", nowMs(clock))
+                  }
+                }),
+                Effect.fail(e)
+              )
+            ),
+            Effect.andThen(awaitGroup(group))
+          )
+      })
+
+    // ---- batch formation ---------------------------------------------------------------------
+
+    /**
+     * The wait decision for the batch being formed, taken once per batch by whichever comes first:
+     * the sink (after its first chunk) or the wait Schedule (stepped when that chunk arrives).
+     */
+    let formingDelayMs: number | undefined = undefined
+    let formingLimits: BatchLimits | undefined = undefined
+
+    /** The oldest request still queued: the head of the batch being formed (FIFO). */
+    const oldestQueued = (): Job<I, O, E> | undefined => {
+      const items = live.items
+      for (let i = live.head; i < items.length; i++) if (items[i]!.state === QUEUED) return items[i]
+      return undefined
+    }
+
+    /** Remaining wait (ms) for the forming batch, from its oldest request; decided once per batch. */
+    const decide = (now: number, taken: number, minDeadline: number): number => {
+      if (formingDelayMs !== undefined) return formingDelayMs
+      updateRates(now)
+      const limits = formingLimits ?? lastLimits
+      const oldest = oldestQueued()
+      if (oldest === undefined) return (formingDelayMs = 0)
+      const waitMs = waitPolicy.waitMs({
+        batchSize: taken,
+        queued: Math.max(0, pending - taken),
+        maxBatchSize: limits.maxBatchSize,
+        oldestAgeMs: now - oldest.enqueuedAt,
+        idleWorkers: workers - busy,
+        workers,
+        arrivalRatePerMs: ratePerMs,
+        batchDurationMs
+      })
+      lastWaitMs = waitMs
+      const remaining = Math.min(waitMs - (now - oldest.enqueuedAt), Math.min(minDeadline, oldest.deadline) - now)
+      return (formingDelayMs = remaining > 0 ? remaining : 0)
+    }
+
+    const updateRates = (now: number) => {
+      const dt = now - rateAt
+      if (dt >= 1) {
+        const a = 1 - Math.exp(-dt / 250)
+        ratePerMs += a * ((arrivals - rateArrivals) / dt - ratePerMs)
+        rateAt = now
+        rateArrivals = arrivals
+      }
+      const dd = now - drainAt
+      if (dd >= 1) {
+        const a = 1 - Math.exp(-dd / 1000)
+        drainPerMs += a * (drained / dd - drainPerMs)
+        drainAt = now
+        drained = 0
+      }
+    }
+
+    const batchSink: Sink.Sink<Batch<I, O, E>, Job<I, O, E>, Job<I, O, E>> = Sink.fromTransform((upstream) =>
+      Effect.suspend(() => {
+        let limits: BatchLimits | undefined
+        let jobs: Array<Job<I, O, E>> = []
+        let cost = 0
+        let work = 0
+        let maxItem = 0
+        let capped = false
+        let done = false
+        let noWait = false
+        let leftover: Array<Job<I, O, E>> | undefined
+        let minDeadline = Infinity
+        formingDelayMs = undefined
+        formingLimits = undefined
+        const cap = () => limits!.maxBatchSize * lookaheadFactor
+
+        const take = (chunk: ReadonlyArray<Job<I, O, E>>, now: number) => {
+          for (let i = 0; i < chunk.length; i++) {
+            const job = chunk[i]!
+            if (job.state !== QUEUED) continue
+            if (now >= job.deadline) {
+              expire(job, now)
+              continue
+            }
+            if (lookaheadFactor > 1) {
+              if (jobs.length >= cap()) {
+                leftover = chunk.slice(i) as Array<Job<I, O, E>>
+                done = true
+                return
+              }
+            } else {
+              const n = jobs.length
+              const nextMax = job.cost > maxItem ? job.cost : maxItem
+              const nextCost = padded ? nextMax * (n + 1) : cost + job.cost
+              if (n >= limits!.maxBatchSize || (n > 0 && nextCost > limits!.maxBatchCost)) {
+                leftover = chunk.slice(i) as Array<Job<I, O, E>>
+                capped = true
+                done = true
+                return
+              }
+              maxItem = nextMax
+              cost = nextCost
+              work += job.cost
+            }
+            if (job.deadline < minDeadline) minDeadline = job.deadline
+            jobs.push(job)
+          }
+          if (lookaheadFactor === 1 && jobs.length >= limits!.maxBatchSize) {
+            capped = true
+            done = true
+          }
+        }
+
+        const open = (chunk: ReadonlyArray<Job<I, O, E>>) =>
+          Effect.map(sizePolicy.current, (l) => {
+            limits = l
+            lastLimits = l
+            formingLimits = l
+            const now = nowMs(clock)
+            take(chunk, now)
+            const delay = decide(now, jobs.length, minDeadline)
+            noWait = done || !(delay > 0)
+          })
+
+        const step = (chunk: ReadonlyArray<Job<I, O, E>>) => {
+          const effect = limits === undefined
+            ? open(chunk)
+            : Effect.sync(() => take(chunk, nowMs(clock)))
+          return Effect.flatMap(effect, () => {
+            if (!done && noWait && Queue.sizeUnsafe(queue) === 0) done = true
+            return done ? Cause.done() : Effect.void
+          })
+        }
+
+        const finish = () => {
+          if (lookaheadFactor > 1 && limits !== undefined && jobs.length > 0) {
+            const selected = select(jobs, limits, padded, maxOvertakeMs, nowMs(clock))
+            if (selected.rest.length > 0) {
+              leftover = leftover === undefined ? selected.rest : selected.rest.concat(leftover)
+              capped = true
+            }
+            jobs = selected.jobs
+            cost = selected.cost
+            work = selected.work
+          }
+          const batch: Batch<I, O, E> = { jobs, cost, work, capped, limits: limits ?? lastLimits }
+          return leftover !== undefined && leftover.length > 0
+            ? [batch, leftover as unknown as readonly [Job<I, O, E>, ...Array<Job<I, O, E>>]] as const
+            : [batch] as const
+        }
+
+        return upstream.pipe(
+          Effect.flatMap(step),
+          Effect.forever({ disableYield: true }),
+          Pull.catchDone(() => Effect.sync(finish))
+        )
+      })
+    )
+
+    /** Flushes the forming batch when its wait (from the oldest request) is over. */
+    const waitSchedule = Schedule.spaced(Duration.zero).pipe(
+      Schedule.modifyDelay(() => Effect.sync(() => Duration.millis(decide(nowMs(clock), 0, Infinity))))
+    )
+
+    // ---- batch execution ---------------------------------------------------------------------
+
+    const runOnce = (jobs: ReadonlyArray<Job<I, O, E>>) =>
+      Effect.suspend(() => {
+        const inputs = inputPool.pop() ?? []
+        for (let i = 0; i < jobs.length; i++) inputs.push(jobs[i]!.input)
+        return options.run(inputs).pipe(
+          Effect.exit,
+          Effect.map((exit) => {
+            inputs.length = 0
+            inputPool.push(inputs)
+            return exit
+          })
+        )
+      })
+
+    const complete = (
+      jobs: ReadonlyArray<Job<I, O, E>>,
+      exit: Exit.Exit<ReadonlyArray<O>, E>
+    ): Effect.Effect<void, never, R> => {
+      const now = nowMs(clock)
+      if (Exit.isSuccess(exit)) {
+        const outputs = exit.value
+        if (outputs.length !== jobs.length) {
+          const error = Exit.fail(new BatchError.BatchShapeMismatch({ inputs: jobs.length, outputs: outputs.length }))
+          for (const job of jobs) settle(job, error, "failed", now)
+          return Effect.void
+        }
+        for (let i = 0; i < jobs.length; i++) settle(jobs[i]!, Exit.succeed(outputs[i]), "ok", now)
+        return Effect.void
+      }
+      if (Cause.hasInterruptsOnly(exit.cause)) return Effect.void // shutdown: the drain fails them
+      if (isolate && jobs.length > 1) {
+        const mid = jobs.length >> 1
+        const halves = [jobs.slice(0, mid), jobs.slice(mid)]
+        return Effect.forEach(halves, (half) => Effect.flatMap(runOnce(half), (e) => complete(half, e)), {
+          discard: true
+        })
+      }
+      for (const job of jobs) settle(job, exit, "failed", now)
+      return Effect.void
+    }
+
+    const runBatch = (batch: Batch<I, O, E>): Effect.Effect<void, never, R> => {
+      const jobs = batch.jobs
+      if (jobs.length === 0) return Effect.void
+      return Effect.suspend(() => {
+        const start = nowMs(clock)
+        busy++
+        update(Metrics.batchesInFlight, busy)
+        for (let i = 0; i < jobs.length; i++) {
+          const job = jobs[i]!
+          if (job.state === QUEUED) pending--
+          job.state = RUNNING
+          job.dispatchedAt = start
+          job.batchSize = jobs.length
+          const waited = start - job.enqueuedAt
+          update(Metrics.queueWait, waited)
+          update(Metrics.queueWaitQuantiles, waited)
+        }
+        drained += jobs.length
+        update(Metrics.batchSize, jobs.length)
+        update(Metrics.batchCost, batch.cost)
+        update(Metrics.batches, 1)
+        update(Metrics.batchEfficiency, jobs.length / batch.limits.maxBatchSize)
+        update(Metrics.policyMaxBatchSize, batch.limits.maxBatchSize)
+        update(Metrics.policyMaxBatchCost, Number.isFinite(batch.limits.maxBatchCost) ? batch.limits.maxBatchCost : 0)
+        update(Metrics.policyWait, lastWaitMs)
+        update(Metrics.queueDepth, pending)
+        update(Metrics.queueUtilisation, pending / queuePolicy.capacity())
+        update(Metrics.arrivalRate, ratePerMs * 1000)
+        return Effect.flatMap(runOnce(jobs), (exit) => {
+          const end = nowMs(clock)
+          const durationMs = end - start
+          for (let i = 0; i < jobs.length; i++) jobs[i]!.batchMs = durationMs
+          update(Metrics.batchDuration, durationMs)
+          batchDurationMs = batchDurationMs === 0 ? durationMs : batchDurationMs + 0.2 * (durationMs - batchDurationMs)
+          const observe = Exit.isSuccess(exit)
+            ? sizePolicy.observe({
+              size: jobs.length,
+              cost: batch.cost,
+              work: costOf === undefined ? jobs.length : batch.work,
+              durationMs,
+              capped: batch.capped
+            })
+            : Effect.void
+          return Effect.andThen(observe, complete(jobs, exit))
+        }).pipe(
+          Effect.ensuring(Effect.sync(() => {
+            busy--
+            update(Metrics.batchesInFlight, busy)
+            live.trim()
+          }))
+        )
+      })
+    }
+
+    // ---- deadlines sweeper -------------------------------------------------------------------
+
+    const sweep = Effect.sync(() => {
+      const now = nowMs(clock)
+      live.trim()
+      const items = live.items
+      const full = liveCustom > 0
+      for (let i = live.head; i < items.length; i++) {
+        const job = items[i]!
+        if (job.state === DONE) continue
+        if (now >= job.deadline) expire(job, now)
+        else if (!full && !job.custom) break
+      }
+      live.trim()
+      update(Metrics.queueDepth, pending)
+      rollWindow(now)
+    })
+    const tickMs = Math.min(100, Math.max(5, defaultTimeoutMs / 20))
+    yield* sweep.pipe(
+      Effect.andThen(Effect.sleep(Duration.millis(tickMs))),
+      Effect.forever,
+      Effect.forkIn(scope)
+    )
+
+    // ---- the pipeline ------------------------------------------------------------------------
+
+    const consumer = yield* Stream.fromQueue(queue).pipe(
+      Stream.aggregateWithin(batchSink, waitSchedule),
+      Stream.mapEffect(runBatch, { concurrency: workers, unordered: true }),
+      Stream.runDrain,
+      Effect.forkIn(scope)
+    )
+
+    update(Metrics.queueCapacity, queuePolicy.capacity())
+
+    // Registered after the forks, so it runs before they are interrupted.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        accepting = false
+        yield* Queue.end(queue)
+        const finished = yield* Fiber.await(consumer).pipe(Effect.timeoutOption(drainTimeout))
+        if (finished._tag === "None") yield* Fiber.interrupt(consumer)
+        const now = nowMs(clock)
+        const error = Exit.fail(new BatchError.ShuttingDown({ reason: "drain-timeout" }))
+        const items = live.items
+        for (let i = live.head; i < items.length; i++) settle(items[i]!, error, "shutdown", now)
+        live.trim()
+      })
+    )
+
+    const snapshot = Effect.gen(function*() {
+      const capacity = queuePolicy.capacity()
+      return {
+        queued: pending,
+        capacity,
+        overflow,
+        workers,
+        busyWorkers: busy,
+        maxBatchSize: lastLimits.maxBatchSize,
+        maxBatchCost: lastLimits.maxBatchCost,
+        maxWaitMs: waitPolicy.maxWaitMs,
+        arrivalRate: ratePerMs * 1000,
+        accepting,
+        saturated: overflow === "reject" ? pending >= capacity * 0.9 : pending >= capacity,
+        policies: {
+          batchSize: yield* sizePolicy.describe,
+          wait: yield* waitPolicy.describe,
+          queue: yield* queuePolicy.describe
+        }
+      } satisfies BatcherSnapshot
+    })
+
+    return {
+      submit: (input, options) => submitJob(input, options, false),
+      submitTimed: (input, options) => submitJob(input, options, true),
+      submitAll,
+      snapshot
+    } satisfies Batcher<I, O, E>
+  })
+
+/**
+ * Picks the batch from a look-ahead window: the oldest request, then overdue ones, then those
+ * closest in cost to the oldest, within the caps. Returns the rest in their original order.
+ *
+ * @since 0.1.0
+ * @category internals
+ */
+export const select = <J extends { readonly cost: number; readonly enqueuedAt: number }>(
+  candidates: ReadonlyArray<J>,
+  limits: BatchLimits,
+  padded: boolean,
+  maxOvertakeMs: number,
+  now: number
+): { jobs: Array<J>; rest: Array<J>; cost: number; work: number } => {
+  const n = candidates.length
+  const chosen = new Uint8Array(n)
+  let count = 0
+  let maxItem = 0
+  let sum = 0
+  const fits = (c: number) => {
+    if (count >= limits.maxBatchSize) return false
+    if (count === 0) return true
+    const m = c > maxItem ? c : maxItem
+    return (padded ? m * (count + 1) : sum + c) <= limits.maxBatchCost
+  }
+  const add = (i: number) => {
+    const c = candidates[i]!.cost
+    chosen[i] = 1
+    count++
+    sum += c
+    if (c > maxItem) maxItem = c
+  }
+  // 1. the oldest (FIFO position 0), then every overdue request in age order, while they fit
+  add(0)
+  for (let i = 1; i < n && now - candidates[i]!.enqueuedAt >= maxOvertakeMs; i++) {
+    if (!fits(candidates[i]!.cost)) break
+    add(i)
+  }
+  // 2. the rest, closest in cost to the oldest first
+  const anchor = candidates[0]!.cost
+  const order: Array<number> = []
+  for (let i = 1; i < n; i++) if (chosen[i] === 0) order.push(i)
+  order.sort((a, b) => Math.abs(candidates[a]!.cost - anchor) - Math.abs(candidates[b]!.cost - anchor) || a - b)
+  for (const i of order) {
+    if (count >= limits.maxBatchSize) break
+    if (fits(candidates[i]!.cost)) add(i)
+  }
+  const jobs: Array<J> = []
+  const rest: Array<J> = []
+  for (let i = 0; i < n; i++) (chosen[i] === 1 ? jobs : rest).push(candidates[i]!)
+  return { jobs, rest, cost: padded ? maxItem * count : sum, work: sum }
+}
+
+/**
+ * Builds a Layer for a service key whose shape is a `Batcher`.
+ *
+ * ```ts
+ * class Squarer extends Context.Service<Squarer, Batcher.Batcher<number, number>>()("app/Squarer") {}
+ * const SquarerLive = Batcher.layer(Squarer, { run: (xs) => Effect.succeed(xs.map((x) => x * x)) })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <Self, I, O, E, R>(
+  key: Context.Key<Self, Batcher<I, O, E>>,
+  options: Options<I, O, E, R>
+): Layer.Layer<Self, never, Exclude<R, Scope.Scope> | BatchSizePolicy | WaitPolicy | QueuePolicy> =>
+  Layer.effect(key, make(options))

@@ -1,0 +1,305 @@
+import { Batcher, BatchError, BatchMetrics, WaitPolicy } from "@adabatch/core"
+import { assert, describe, expect, it } from "@effect/vitest"
+import { Cause, Deferred, Effect, Exit, Fiber, Metric, Scope } from "effect"
+import { TestClock } from "effect/testing"
+import { policies, recorder } from "./helpers.js"
+
+const isolated = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.provideService(self, Metric.MetricRegistry, new Map())
+
+describe("Batcher", () => {
+  it.effect("a lone request at an idle engine is dispatched without any timer firing", () =>
+    Effect.gen(function*() {
+      const { run, seen } = recorder<number>()
+      const batcher = yield* Batcher.make({ run }).pipe(
+        Effect.provide(policies({ wait: WaitPolicy.adaptive({ maxWaitMs: 500 }) }))
+      )
+      // TestClock never advances in this test: if the engine waited on any timer, this would hang.
+      const out = yield* batcher.submit(21)
+      assert.strictEqual(out, 42)
+      assert.deepStrictEqual(seen, [[21]])
+    }).pipe(isolated))
+
+  it.effect("a burst of 200 with cap 32 gives batches of at most 32 and at least 7 batches", () =>
+    Effect.gen(function*() {
+      const { run, seen } = recorder<number>(10)
+      const batcher = yield* Batcher.make({ run }).pipe(Effect.provide(policies({ maxBatchSize: 32 })))
+      const fiber = yield* Effect.forEach(Array.from({ length: 200 }, (_, i) => i), (i) => batcher.submit(i), {
+        concurrency: "unbounded"
+      }).pipe(Effect.forkChild)
+      yield* TestClock.adjust("1 second")
+      const out = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(out, Array.from({ length: 200 }, (_, i) => i * 2))
+      assert.isTrue(seen.every((b) => b.length <= 32))
+      assert.isAtLeast(seen.length, 7)
+      assert.strictEqual(seen.flat().length, 200)
+    }).pipe(isolated))
+
+  it.effect("under load, the next batch is everything queued while the worker was busy", () =>
+    Effect.gen(function*() {
+      const { run, seen } = recorder<number>(100)
+      const batcher = yield* Batcher.make({ run }).pipe(Effect.provide(policies({ maxBatchSize: 64 })))
+      const first = yield* Effect.forkChild(batcher.submit(0))
+      yield* Effect.yieldNow
+      // the worker is busy for 100 ms with [0]; 20 more arrive meanwhile, one at a time
+      const rest = yield* Effect.forEach(Array.from({ length: 20 }, (_, i) => i + 1), (i) =>
+        Effect.forkChild(batcher.submit(i)).pipe(Effect.tap(() => TestClock.adjust("1 millis"))))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(first)
+      for (const f of rest) {
+        yield* Fiber.join(f)
+      }
+      // no trickle of small batches: exactly one batch of 1 then one batch of 20
+      assert.deepStrictEqual(
+        seen.map((b) =>
+          b.length
+        ),
+        [1, 20]
+      )
+    }).pipe(isolated))
+
+  it.effect("a fixed wait is measured from the oldest request and flushes early when full", () =>
+    Effect.gen(function*() {
+      const { run, seen } = recorder<number>()
+      const batcher = yield* Batcher.make({ run }).pipe(
+        Effect.provide(policies({ maxBatchSize: 4, wait: WaitPolicy.fixed(50) }))
+      )
+      const a = yield* Effect.forkChild(batcher.submit(1))
+      yield* TestClock.adjust("30 millis")
+      const b = yield* Effect.forkChild(batcher.submit(2))
+      yield* TestClock.adjust("19 millis")
+      assert.strictEqual(seen.length, 0)
+      yield* TestClock.adjust("1 millis") // 50 ms after the OLDEST request
+      yield* Fiber.join(a)
+      yield* Fiber.join(b)
+      assert.deepStrictEqual(seen, [[1, 2]])
+      // a full batch does not wait
+      const full = yield* Effect.forEach([1, 2, 3, 4], (x) => batcher.submit(x), { concurrency: "unbounded" })
+      assert.deepStrictEqual(full, [2, 4, 6, 8])
+      assert.deepStrictEqual(seen[1], [1, 2, 3, 4])
+    }).pipe(isolated))
+
+  it.effect("cost budget: no batch exceeds it; an input costlier than the budget fails at once", () =>
+    Effect.gen(function*() {
+      const { run, seen } = recorder<number>(5)
+      const batcher = yield* Batcher.make({ run, cost: (x: number) => x }).pipe(
+        Effect.provide(policies({ maxBatchSize: 100, maxBatchCost: 10 }))
+      )
+      const err = yield* Effect.flip(batcher.submit(11))
+      assert.instanceOf(err, BatchError.CostExceedsBudget)
+      assert.include(err.message, "exceeds the batch cost budget 10")
+      const fiber = yield* Effect.forEach([3, 4, 5, 6, 2, 9, 1], (x) => batcher.submit(x), {
+        concurrency: "unbounded"
+      }).pipe(Effect.forkChild)
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual(yield* Fiber.join(fiber), [6, 8, 10, 12, 4, 18, 2])
+      for (const b of seen) assert.isAtMost(b.reduce((a, x) => a + x, 0), 10)
+    }).pipe(isolated))
+
+  it.effect("padded cost counts longest x count", () =>
+    Effect.gen(function*() {
+      const { run, seen } = recorder<number>(5)
+      const batcher = yield* Batcher.make({ run, cost: (x: number) => x, batchCost: "padded" }).pipe(
+        Effect.provide(policies({ maxBatchSize: 100, maxBatchCost: 12 }))
+      )
+      const fiber = yield* Effect.forEach([1, 1, 1, 1, 6, 1, 4, 4, 4], (x) => batcher.submit(x), {
+        concurrency: "unbounded"
+      }).pipe(Effect.forkChild)
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fiber)
+      for (const b of seen) assert.isAtMost(Math.max(...b) * b.length, 12)
+    }).pipe(isolated))
+
+  it.effect("reject: exact rejections with a retry-after hint, every request accounted for", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const run = (batch: ReadonlyArray<number>) => Effect.as(Deferred.await(gate), batch.map((x) => x))
+      const batcher = yield* Batcher.make({ run }).pipe(
+        Effect.provide(policies({ maxBatchSize: 32, capacity: 320, overflow: "reject" }))
+      )
+      // the first request occupies the worker; then 500 arrive while it is blocked
+      const first = yield* Effect.forkChild(batcher.submit(-1))
+      yield* Effect.yieldNow
+      const results = yield* Effect.forEach(
+        Array.from({ length: 500 }, (_, i) => i),
+        (i) => Effect.forkChild(Effect.exit(batcher.submit(i)))
+      )
+      yield* Effect.yieldNow
+      yield* Deferred.succeed(gate, void 0)
+      const exits = yield* Effect.forEach(results, Fiber.join)
+      yield* Fiber.join(first)
+      const ok = exits.filter(Exit.isSuccess).length
+      const rejected = exits.filter((e) => Exit.isFailure(e) && Cause.squash(e.cause) instanceof BatchError.QueueFull)
+      assert.strictEqual(ok, 320)
+      assert.strictEqual(rejected.length, 180)
+      assert.strictEqual(ok + rejected.length, 500)
+      const e = Cause.squash((rejected[0] as Exit.Failure<unknown, unknown>).cause) as BatchError.QueueFull
+      assert.isAbove(e.retryAfterMs, 0)
+      assert.strictEqual(e.capacity, 320)
+      const counted = yield* Metric.value(BatchMetrics.requestsByOutcome.rejected)
+      assert.strictEqual(counted.count, 180)
+    }).pipe(isolated))
+
+  it.effect("backpressure: 500 concurrent requests, zero rejections, 500 correct outputs", () =>
+    Effect.gen(function*() {
+      const { run } = recorder<number>(1)
+      const batcher = yield* Batcher.make({ run }).pipe(
+        Effect.provide(policies({ maxBatchSize: 32, capacity: 64, overflow: "backpressure" }))
+      )
+      const fiber = yield* Effect.forEach(Array.from({ length: 500 }, (_, i) => i), (i) => batcher.submit(i), {
+        concurrency: "unbounded"
+      }).pipe(Effect.forkChild)
+      yield* TestClock.adjust("10 seconds")
+      const out = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(out, Array.from({ length: 500 }, (_, i) => i * 2))
+      assert.strictEqual((yield* Metric.value(BatchMetrics.rejections)).count, 0)
+    }).pipe(isolated))
+
+  it.effect("an expired request fails with DeadlineExceeded and is never computed", () =>
+    Effect.gen(function*() {
+      const { run, seen } = recorder<number>(100)
+      const batcher = yield* Batcher.make({ run, requestTimeout: "1 second" }).pipe(Effect.provide(policies()))
+      const busy = yield* Effect.forkChild(batcher.submit(1)) // occupies the worker for 100 ms
+      yield* Effect.yieldNow
+      const late = yield* Effect.forkChild(Effect.flip(batcher.submit(2, { timeout: "50 millis" })))
+      const onTime = yield* Effect.forkChild(batcher.submit(3))
+      yield* TestClock.adjust("1 second")
+      const err = yield* Fiber.join(late)
+      assert.instanceOf(err, BatchError.DeadlineExceeded)
+      assert.strictEqual(yield* Fiber.join(onTime), 6)
+      yield* Fiber.join(busy)
+      assert.notInclude(seen.flat(), 2)
+    }).pipe(isolated))
+
+  it.effect("a hung batch function: queued requests still expire (the sweeper) instead of hanging", () =>
+    Effect.gen(function*() {
+      const batcher = yield* Batcher.make({
+        run: (b: ReadonlyArray<number>) => Effect.as(Effect.never, b),
+        drainTimeout: 0 // TestClock stands still after the test body: do not wait for the hung batch
+      }).pipe(Effect.provide(policies()))
+      const stuck = yield* Effect.forkChild(Effect.flip(batcher.submit(1, { timeout: "1 second" })))
+      yield* Effect.yieldNow
+      const queued = yield* Effect.forkChild(Effect.flip(batcher.submit(2, { timeout: "1 second" })))
+      yield* TestClock.adjust("2 seconds")
+      assert.instanceOf(yield* Fiber.join(stuck), BatchError.DeadlineExceeded)
+      assert.instanceOf(yield* Fiber.join(queued), BatchError.DeadlineExceeded)
+    }).pipe(isolated))
+
+  it.effect("interrupting a queued submit withdraws it (never computed) and disturbs nobody", () =>
+    Effect.gen(function*() {
+      const { run, seen } = recorder<number>(100)
+      const batcher = yield* Batcher.make({ run }).pipe(Effect.provide(policies()))
+      const busy = yield* Effect.forkChild(batcher.submit(1))
+      yield* Effect.yieldNow
+      const a = yield* Effect.forkChild(batcher.submit(2))
+      const b = yield* Effect.forkChild(batcher.submit(3))
+      const c = yield* Effect.forkChild(batcher.submit(4))
+      yield* Effect.yieldNow
+      yield* Fiber.interrupt(b)
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(yield* Fiber.join(a), 4)
+      assert.strictEqual(yield* Fiber.join(c), 8)
+      yield* Fiber.join(busy)
+      assert.deepStrictEqual(seen, [[1], [2, 4]])
+      assert.strictEqual((yield* Metric.value(BatchMetrics.requestsByOutcome.cancelled)).count, 1)
+    }).pipe(isolated))
+
+  it.effect("a failing batch fails exactly its members; isolateFailures narrows it to the poisoned input", () =>
+    Effect.gen(function*() {
+      const run = (batch: ReadonlyArray<number>) =>
+        batch.includes(13) ? Effect.fail(`poison in [${batch.join(",")}]`) : Effect.succeed(batch.map((x) => x + 1))
+      for (const isolateFailures of [false, true]) {
+        const scope = yield* Scope.make()
+        const batcher = yield* Batcher.make({ run, isolateFailures }).pipe(
+          Effect.provide(policies({ maxBatchSize: 8 })),
+          Scope.provide(scope)
+        )
+        const exits = yield* Effect.forEach([10, 11, 12, 13, 14, 15], (x) => Effect.exit(batcher.submit(x)), {
+          concurrency: "unbounded"
+        })
+        const failed = exits.map(Exit.isFailure)
+        if (isolateFailures) {
+          assert.deepStrictEqual(failed, [false, false, false, true, false, false])
+          assert.deepStrictEqual(exits[0], Exit.succeed(11))
+        } else {
+          // every member of the poisoned batch fails with the batch's own error
+          assert.isTrue(failed[3])
+          for (const e of exits) if (Exit.isFailure(e)) expect(Cause.squash(e.cause)).toMatch(/^poison in/)
+        }
+        yield* Scope.close(scope, Exit.void)
+      }
+    }).pipe(isolated))
+
+  it.effect("several workers run batches concurrently and outputs reach the right caller", () =>
+    Effect.gen(function*() {
+      let running = 0
+      let peak = 0
+      const run = (batch: ReadonlyArray<number>) =>
+        Effect.gen(function*() {
+          running++
+          peak = Math.max(peak, running)
+          yield* Effect.sleep(10)
+          running--
+          return batch.map((x) => x * 3)
+        })
+      const batcher = yield* Batcher.make({ run, workers: 4 }).pipe(Effect.provide(policies({ maxBatchSize: 5 })))
+      const fiber = yield* Effect.forEach(Array.from({ length: 100 }, (_, i) => i), (i) => batcher.submit(i), {
+        concurrency: "unbounded"
+      }).pipe(Effect.forkChild)
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual(yield* Fiber.join(fiber), Array.from({ length: 100 }, (_, i) => i * 3))
+      assert.strictEqual(peak, 4)
+    }).pipe(isolated))
+
+  it.effect("shutdown: intake stops, queued work drains, the rest fails with ShuttingDown", () =>
+    Effect.gen(function*() {
+      const { run, seen } = recorder<number>(100)
+      const scope = yield* Scope.make()
+      const batcher = yield* Batcher.make({ run, drainTimeout: "250 millis" }).pipe(
+        Effect.provide(policies({ maxBatchSize: 2 })),
+        Scope.provide(scope)
+      )
+      const fibers = yield* Effect.forEach(
+        Array.from({ length: 10 }, (_, i) => i),
+        (i) => Effect.forkChild(Effect.exit(batcher.submit(i)))
+      )
+      yield* Effect.yieldNow
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      yield* Effect.yieldNow
+      const late = yield* Effect.flip(batcher.submit(99))
+      assert.instanceOf(late, BatchError.ShuttingDown)
+      assert.strictEqual(late.reason, "intake-closed")
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(closing)
+      const exits = yield* Effect.forEach(fibers, Fiber.join)
+      const ok = exits.filter(Exit.isSuccess).length
+      const down = exits.filter((e) =>
+        Exit.isFailure(e) && Cause.squash(e.cause) instanceof BatchError.ShuttingDown
+      ).length
+      // 250 ms of drain at 100 ms per batch of 2: the first batch of 1, then two or three batches
+      assert.strictEqual(ok + down, 10)
+      assert.isAbove(ok, 0)
+      assert.isAbove(down, 0)
+      // everything that succeeded was computed; a batch cut off by the drain timeout failed instead
+      assert.isAtLeast(seen.flat().length, ok)
+      exits.forEach((e, i) => {
+        if (Exit.isSuccess(e)) assert.include(seen.flat(), i)
+      })
+    }).pipe(isolated))
+
+  it.effect("submitAll answers once all items are done, in order, sharing batches with others", () =>
+    Effect.gen(function*() {
+      const { run, seen } = recorder<number>(10)
+      const batcher = yield* Batcher.make({ run }).pipe(Effect.provide(policies({ maxBatchSize: 4 })))
+      const busy = yield* Effect.forkChild(batcher.submit(0))
+      yield* Effect.yieldNow
+      const all = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4, 5, 6]))
+      const other = yield* Effect.forkChild(batcher.submit(7))
+      yield* TestClock.adjust("1 second")
+      const timed = yield* Fiber.join(all)
+      assert.deepStrictEqual(timed.map((t) => t.value), [2, 4, 6, 8, 10, 12])
+      assert.strictEqual(yield* Fiber.join(other), 14)
+      yield* Fiber.join(busy)
+      assert.deepStrictEqual(seen, [[0], [1, 2, 3, 4], [5, 6, 7]])
+    }).pipe(isolated))
+})
