@@ -28,7 +28,7 @@ export interface EchoModelOptions {
   readonly dimension?: number | undefined
   /** Maximum input length in tokens (default: the directory's, else 512). */
   readonly maxLength?: number | undefined
-  /** A batch containing `poisonTokenId` fails with `InferenceFailed` (both actions: nothing can crash). */
+  /** A batch containing `poisonTokenId` fails with `InferenceFailed`, whatever the action (nothing runs in a worker). */
   readonly faults?: FaultInjection | undefined
 }
 

@@ -36,9 +36,10 @@ const RESTART_BACKOFF_MS = [100, 250, 500, 1_000, 2_000, 5_000]
 
 /**
  * Fault injection for reliability tests: any batch that contains `poisonTokenId` (in any input)
- * fails with `InferenceFailed` (`action: "fail"`, the worker survives) or crashes the worker
- * running it (`action: "crash"`, the worker is replaced). Find the id of a word with
- * `EmbeddingModel.tokenize`.
+ * fails with `InferenceFailed` (`action: "fail"`, the worker survives), crashes the worker
+ * running it (`action: "crash"`, the worker is replaced), or blocks it forever (`action: "hang"`:
+ * the batch fails when `runTimeout` expires and the worker is replaced; without a run timeout it
+ * stays stuck until the pool closes). Find the id of a word with `EmbeddingModel.tokenize`.
  *
  * @since 0.1.0
  * @category models
@@ -380,17 +381,28 @@ export const make = (options: WorkerPoolOptions): Effect.Effect<WorkerPool, Mode
           Deferred.doneUnsafe(ping.deferred, shutDown(ping.slot))
         }
         pings.clear()
-        const closing_: Array<Promise<unknown>> = [...retiring]
+        const ended: Array<Promise<unknown>> = [...retiring]
         for (const slot of slots) {
           clearTimeout(slot.timer)
+          const worker = slot.worker
           if (slot.job !== undefined) Deferred.doneUnsafe(slot.job.deferred, shutDown(slot.index))
+          if (worker !== undefined) {
+            // An idle worker releases its session and ends; a busy one (its batch has just failed)
+            // is terminated rather than waited for.
+            if (slot.job === undefined) {
+              ended.push(closeWorker(worker))
+            } else {
+              detach(worker)
+              worker.on("error", () => {})
+              ended.push(worker.terminate())
+            }
+          }
           slot.job = undefined
-          if (slot.worker !== undefined) closing_.push(closeWorker(slot.worker))
           slot.worker = undefined
           slot.threadId = undefined
           slot.state = "dead"
         }
-        return Promise.all(closing_)
+        return Promise.all(ended)
       })
     )
     // Created after the finalizer above, so restarts in progress are interrupted before it runs.

@@ -78,12 +78,13 @@ export interface ValueInfo {
 
 /**
  * A fault the worker injects while running a batch (reliability tests): `"crash"` ends the thread
- * with `process.exit`, `"fail"` makes the run throw.
+ * with `process.exit`, `"fail"` makes the run throw, `"hang"` blocks the thread forever (until it
+ * is terminated: by the run timeout, or when the pool closes).
  *
  * @since 0.1.0
  * @category models
  */
-export type RunFault = "crash" | "fail"
+export type RunFault = "crash" | "fail" | "hang"
 
 /**
  * Main thread -> worker.

@@ -184,6 +184,7 @@ const serve = (session) => {
       if (plan === undefined) throw new Error("the worker received a batch before its plan")
       if (msg.fault === "crash") process.exit(70)
       if (msg.fault === "fail") throw new Error("injected failure (poison input)")
+      if (msg.fault === "hang") Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)
       const start = performance.now()
       const { dimension, output } = await infer(
         session,
