@@ -145,7 +145,7 @@ describe("ensureBuiltinModel (tiny)", () => {
 
   it("breaks a lock left by a dead process and removes its half-written directory", async () => {
     const pid = deadPid()
-    await Fs.writeFile(`${dir}.lock`, JSON.stringify({ host: hostname(), pid, createdAt: Date.now() }))
+    await Fs.writeFile(`${dir}.lock`, JSON.stringify({ host: hostname(), pid, createdAt: Date.now(), token: "dead" }))
     const orphan = `${dir}.tmp-${hostname()}-${pid}-0123456789ab`
     await Fs.mkdir(orphan)
     await Fs.writeFile(Path.join(orphan, "model.onnx"), "half")
@@ -209,7 +209,10 @@ describe("ensureGeneratedDirectory", () => {
     try {
       const dir = Path.join(root, "thing")
       // Held by this (live) process, as if another fiber were generating.
-      await Fs.writeFile(`${dir}.lock`, JSON.stringify({ host: hostname(), pid: process.pid, createdAt: Date.now() }))
+      await Fs.writeFile(
+        `${dir}.lock`,
+        JSON.stringify({ host: hostname(), pid: process.pid, createdAt: Date.now(), token: "live" })
+      )
       const exit = await Effect.runPromiseExit(
         ensureGeneratedDirectory(dir, files, generate, { pollIntervalMs: 10, timeoutMs: 200 })
       )
@@ -228,7 +231,7 @@ describe("ensureGeneratedDirectory", () => {
       const dir = Path.join(root, "thing")
       await Fs.writeFile(
         `${dir}.lock`,
-        JSON.stringify({ host: hostname(), pid: process.pid, createdAt: Date.now() - 60_000 })
+        JSON.stringify({ host: hostname(), pid: process.pid, createdAt: Date.now() - 60_000, token: "old" })
       )
       const out = await Effect.runPromise(
         ensureGeneratedDirectory(dir, files, generate, { pollIntervalMs: 10, staleLockAfterMs: 30_000 })

@@ -8,7 +8,7 @@
  *   renamed into place only once complete. A reader never sees a half-written directory, and a
  *   process killed while generating leaves only a temporary directory behind (removed later).
  * - **One generator at a time.** Generation runs under a lock file created with `O_EXCL`
- *   (`<dir>.lock`, holding the owner's host, pid and start time). Other processes (or fibers)
+ *   (`<dir>.lock`, holding the owner's host, pid, start time and a random token). Other processes (or fibers)
  *   wait for the lock to go away and then use the published directory. A lock whose owner process
  *   is gone, or that is older than `staleLockAfterMs`, is broken. The lock only avoids duplicated
  *   work: correctness rests on the atomic rename, so even two generators racing after a broken
@@ -62,6 +62,8 @@ interface LockOwner {
   readonly host: string
   readonly pid: number
   readonly createdAt: number
+  /** Random: tells this acquisition apart from any other, even of the same process. */
+  readonly token: string
 }
 
 const errorCode = (error: unknown): string | undefined =>
@@ -151,9 +153,10 @@ const readLockOwner = async (lockFile: string): Promise<LockOwner | undefined> =
     const owner: unknown = JSON.parse(await Fs.readFile(lockFile, "utf8"))
     if (
       typeof owner === "object" && owner !== null && "host" in owner && typeof owner.host === "string" &&
-      "pid" in owner && typeof owner.pid === "number" && "createdAt" in owner && typeof owner.createdAt === "number"
+      "pid" in owner && typeof owner.pid === "number" && "createdAt" in owner &&
+      typeof owner.createdAt === "number" && "token" in owner && typeof owner.token === "string"
     ) {
-      return { host: owner.host, pid: owner.pid, createdAt: owner.createdAt }
+      return { host: owner.host, pid: owner.pid, createdAt: owner.createdAt, token: owner.token }
     }
     return undefined
   } catch {
@@ -161,17 +164,22 @@ const readLockOwner = async (lockFile: string): Promise<LockOwner | undefined> =
   }
 }
 
-type LockState = "acquired" | "held" | "broken"
+type LockState = { readonly _tag: "acquired"; readonly token: string } | "held" | "broken"
 
 /**
- * Tries to take the lock once. `held`: another live owner has it. `broken`: it was stale and has
- * been removed (try again at once).
+ * Tries to take the lock once. `acquired` carries the token to release it with. `held`: another
+ * live owner has it. `broken`: it was stale and has been removed (try again at once).
  */
 const tryLock = async (lockFile: string, staleAfterMs: number): Promise<LockState> => {
-  const me: LockOwner = { host: hostname(), pid: process.pid, createdAt: Date.now() }
+  const me: LockOwner = {
+    host: hostname(),
+    pid: process.pid,
+    createdAt: Date.now(),
+    token: randomBytes(8).toString("hex")
+  }
   try {
     await Fs.writeFile(lockFile, JSON.stringify(me), { flag: "wx" })
-    return "acquired"
+    return { _tag: "acquired", token: me.token }
   } catch (error) {
     if (errorCode(error) !== "EEXIST") throw error
   }
@@ -188,17 +196,15 @@ const tryLock = async (lockFile: string, staleAfterMs: number): Promise<LockStat
   if (!stale) return "held"
   // Re-read just before removing, so a lock re-taken in between is left alone.
   const again = await readLockOwner(lockFile)
-  if (again?.pid === owner?.pid && again?.createdAt === owner?.createdAt) {
+  if (again?.token === owner?.token) {
     await Fs.rm(lockFile, { force: true })
   }
   return "broken"
 }
 
-const unlock = async (lockFile: string): Promise<void> => {
-  const owner = await readLockOwner(lockFile)
-  if (owner === undefined || (owner.pid === process.pid && owner.host === hostname())) {
-    await Fs.rm(lockFile, { force: true })
-  }
+/** Removes the lock if it is still the one taken with `token` (it may have been broken as stale). */
+const unlock = async (lockFile: string, token: string): Promise<void> => {
+  if ((await readLockOwner(lockFile))?.token === token) await Fs.rm(lockFile, { force: true })
 }
 
 /** Removes temporary and replaced directories left by crashed generators. */
@@ -237,7 +243,8 @@ const publish = async (dir: string, files: ReadonlyArray<GeneratedFile>): Promis
       return
     } catch (error) {
       const code = errorCode(error)
-      if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error
+      // Linux: ENOTEMPTY; other systems: EEXIST, or EPERM on Windows.
+      if (code !== "ENOTEMPTY" && code !== "EEXIST" && code !== "EPERM") throw error
     }
     const old = `${dir}.old-${uniqueSuffix()}`
     await Fs.rename(dir, old)
@@ -290,7 +297,6 @@ export const ensureGeneratedDirectory = <R>(
     const problem = yield* verifyGeneratedDirectory(dir, expectedFiles)
     if (problem !== undefined) return yield* Effect.fail(fail(`the generated directory is invalid: ${problem}`))
   })
-  const releaseLock = Effect.promise(() => unlock(lockFile).catch(() => undefined))
 
   return Effect.gen(function*() {
     if ((yield* verifyGeneratedDirectory(dir, expectedFiles)) === undefined) return dir
@@ -301,13 +307,16 @@ export const ensureGeneratedDirectory = <R>(
       const state = yield* Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(
           io("cannot take the generation lock", () => tryLock(lockFile, staleAfterMs)),
-          (state) =>
-            state === "acquired"
-              ? restore(generateUnderLock).pipe(Effect.ensuring(releaseLock), Effect.as(state))
+          (state): Effect.Effect<LockState, ModelLoadError, R> =>
+            typeof state === "object"
+              ? restore(generateUnderLock).pipe(
+                Effect.ensuring(Effect.promise(() => unlock(lockFile, state.token).catch(() => undefined))),
+                Effect.as(state)
+              )
               : Effect.succeed(state)
         )
       )
-      if (state === "acquired") return dir
+      if (typeof state === "object") return dir
       if (state === "held") {
         if (Date.now() > deadline) {
           return yield* Effect.fail(fail(`timed out after ${timeoutMs} ms waiting for ${lockFile} to be released`))
