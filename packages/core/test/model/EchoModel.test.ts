@@ -60,14 +60,20 @@ describe("EchoModel", () => {
 
   it.effect("with a directory: its tokenizer.json and length settings", () =>
     Effect.gen(function*() {
-      const dir = temp.dir({ model: null, files: { "adabatch.json": JSON.stringify({ id: "fixture", dimension: 24 }) } })
+      const dir = temp.dir({
+        model: null,
+        files: { "adabatch.json": JSON.stringify({ id: "fixture", dimension: 24 }) }
+      })
       const model = yield* EchoModel.make({ dir })
       assert.strictEqual(model.info.id, "echo:fixture")
       assert.strictEqual(model.info.dimension, 24)
       assert.strictEqual(model.info.maxLength, 64)
       const vocab = vocabulary()
       const [encoded] = yield* model.tokenize(["hello world"], { truncate: false })
-      assert.deepStrictEqual(Array.from(encoded!.ids), ["[CLS]", "hello", "world", "[SEP]"].map((t) => vocab.indexOf(t)))
+      assert.deepStrictEqual(
+        Array.from(encoded!.ids),
+        ["[CLS]", "hello", "world", "[SEP]"].map((t) => vocab.indexOf(t))
+      )
       const missing = yield* Effect.flip(EchoModel.make({ dir: temp.dir({ model: null, tokenizer: null }) }))
       assert.instanceOf(missing, ModelLoadError)
       const bad = yield* Effect.flip(EchoModel.make({ dimension: 0 }))

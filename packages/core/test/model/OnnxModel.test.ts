@@ -7,6 +7,7 @@ import { Effect, Metric } from "effect"
 import * as fc from "fast-check"
 import { EmbeddingModel, type Encoded } from "../../src/model/EmbeddingModel.js"
 import * as ModelMetrics from "../../src/model/ModelMetrics.js"
+import * as ModelSource from "../../src/model/ModelSource.js"
 import * as ModelTesting from "../../src/model/ModelTesting.js"
 import * as OnnxModel from "../../src/model/OnnxModel.js"
 import { makeTempRoot, text, vocabulary } from "./fixtures.js"
@@ -25,14 +26,49 @@ const maxAbsDiff = (a: Float32Array, b: Float32Array) => {
 
 const norm = (v: Float32Array) => Math.sqrt(v.reduce((sum, x) => sum + x * x, 0))
 
-/** Mean-pooled, normalised token states computed from a `last_hidden_state`-only model, by hand. */
 const embedAlone = (model: EmbeddingModel["Service"], input: Encoded) =>
   Effect.map(model.embedBatch([input]), (vectors) => vectors[0]!)
 
-const textArbitrary = fc.oneof(
-  fc.record({ words: fc.integer({ min: 0, max: 80 }), seed: fc.nat() }).map(({ seed, words }) => text(words, seed)),
-  fc.string({ unit: "grapheme", maxLength: 60 }),
-  fc.constant("")
+const textArbitrary = (maxWords: number) =>
+  fc.oneof(
+    fc.record({ words: fc.integer({ min: 0, max: maxWords }), seed: fc.nat() }).map(({ seed, words }) =>
+      text(words, seed)
+    ),
+    fc.string({ unit: "grapheme", maxLength: 60 }),
+    fc.constant("")
+  )
+
+/**
+ * The correctness invariant of padded batching, as a property: every text of a random batch (any
+ * lengths, any positions; over-long texts truncated) gets the same embedding, within 1e-5, as
+ * when it is embedded alone.
+ */
+const paddingInvariant = (maxWords: number) =>
+  Effect.gen(function*() {
+    const model = yield* EmbeddingModel
+    yield* Effect.promise(() =>
+      fc.assert(
+        fc.asyncProperty(fc.array(textArbitrary(maxWords), { minLength: 1, maxLength: 8 }), (texts) =>
+          Effect.runPromise(Effect.gen(function*() {
+            const encoded = yield* model.tokenize(texts, { truncate: true })
+            const together = yield* model.embedBatch(encoded)
+            for (let i = 0; i < encoded.length; i++) {
+              const alone = yield* embedAlone(model, encoded[i]!)
+              const diff = maxAbsDiff(together[i]!, alone)
+              if (diff >= 1e-5) return yield* Effect.die(`text ${i} of ${texts.length} differs by ${diff}`)
+            }
+          }))),
+        { numRuns: 25 }
+      )
+    )
+  })
+
+layer(ModelSource.layer({ model: "tiny", workers: 2, intraOpNumThreads: 1 }), { excludeTestServices: true })(
+  "the built-in tiny model (MiniLM-shaped BERT) in real workers",
+  (it) => {
+    it.effect("padding invariant (property): alone == in a batch of any lengths, in any position", () =>
+      paddingInvariant(160))
+  }
 )
 
 layer(OnnxModel.layer({ dir: temp.dir({}), workers: 2, intraOpNumThreads: 1 }), { excludeTestServices: true })(
@@ -69,25 +105,8 @@ layer(OnnxModel.layer({ dir: temp.dir({}), workers: 2, intraOpNumThreads: 1 }), 
         assert.deepStrictEqual(yield* model.embedBatch([]), [])
       }))
 
-    it.effect("padding invariant: a text's embedding does not depend on its batch (property, real workers)", () =>
-      Effect.gen(function*() {
-        const model = yield* EmbeddingModel
-        yield* Effect.promise(() =>
-          fc.assert(
-            fc.asyncProperty(fc.array(textArbitrary, { minLength: 1, maxLength: 8 }), (texts) =>
-              Effect.runPromise(Effect.gen(function*() {
-                const encoded = yield* model.tokenize(texts, { truncate: true })
-                const together = yield* model.embedBatch(encoded)
-                for (let i = 0; i < encoded.length; i++) {
-                  const alone = yield* embedAlone(model, encoded[i]!)
-                  const diff = maxAbsDiff(together[i]!, alone)
-                  if (diff >= 1e-5) return yield* Effect.die(`text ${i} of ${texts.length} differs by ${diff}`)
-                }
-              }))),
-            { numRuns: 25 }
-          )
-        )
-      }))
+    it.effect("padding invariant (property): alone == in a batch of any lengths, in any position", () =>
+      paddingInvariant(80))
 
     it.effect("truncation cuts to the maximum length, keeps [SEP], and the cut input embeds", () =>
       Effect.gen(function*() {
@@ -113,8 +132,10 @@ layer(OnnxModel.layer({ dir: temp.dir({}), workers: 2, intraOpNumThreads: 1 }), 
         const model = yield* EmbeddingModel
         const before = yield* Effect.all([0, 1].map((w) => Metric.value(ModelMetrics.inferenceMsFor(w))))
         const batches = yield* Effect.forEach(
-          Array.from({ length: 12 }, (_, b) => Array.from({ length: 1 + (b % 4) }, (_, i) => text(5 + 7 * i, b * 10 + i))),
-          (texts) => model.tokenize(texts, { truncate: true })
+          Array.from({ length: 12 }, (_, b) =>
+            Array.from({ length: 1 + (b % 4) }, (_, i) => text(5 + 7 * i, b * 10 + i))),
+          (texts) =>
+            model.tokenize(texts, { truncate: true })
         )
         const sequential = yield* Effect.forEach(batches, (batch) => model.embedBatch(batch))
         const concurrent = yield* Effect.forEach(batches, (batch) => model.embedBatch(batch), {

@@ -81,7 +81,6 @@ describe("worker crash recovery", () => {
       }
       assert.strictEqual(ModelTesting.workerRestarts(model), 2)
     })))
-
 })
 
 describe("fault injection (poison inputs)", () => {

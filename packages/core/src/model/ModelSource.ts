@@ -1,0 +1,88 @@
+/**
+ * Resolving the `--model` setting to an `EmbeddingModel` Layer:
+ *
+ * - `"default"` / `"tiny"`: a built-in model, generated on first use (`ensureBuiltinModel`), then
+ *   loaded exactly like a user directory;
+ * - `"echo"`: the echo model with its built-in tokenizer; `"echo:<name or dir>"`: the echo model
+ *   with the tokenizer and length settings of a built-in model or a model directory;
+ * - anything else: the path of a model directory.
+ *
+ * @since 0.1.0
+ */
+import { type Duration, Effect, Layer, type Scope } from "effect"
+import { ensureBuiltinModel } from "./builtin/index.js"
+import * as EchoModel from "./EchoModel.js"
+import { EmbeddingModel } from "./EmbeddingModel.js"
+import type { ModelLoadError } from "./ModelError.js"
+import * as OnnxModel from "./OnnxModel.js"
+import type { FaultInjection } from "./WorkerPool.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ModelSourceOptions {
+  /** `"default"`, `"tiny"`, `"echo"`, `"echo:<name or dir>"`, or a model directory. */
+  readonly model: string
+  /** Worker threads (ONNX models; default 1). */
+  readonly workers?: number | undefined
+  /** Intra-op threads per worker (ONNX models; default: available cores / workers). */
+  readonly intraOpNumThreads?: number | undefined
+  /** Reuse int64 input buffers across batches (ONNX models; default true). */
+  readonly reuseInputBuffers?: boolean | undefined
+  /** Fail a batch and replace its worker when it runs longer than this (ONNX models; default none). */
+  readonly runTimeout?: Duration.Input | undefined
+  /** Poison-input fault injection for reliability tests. */
+  readonly faults?: FaultInjection | undefined
+  /** Cache root of the built-in models (default: `ADABATCH_CACHE_DIR`, else `packages/core/.cache`). */
+  readonly cacheDir?: string | undefined
+}
+
+const BUILTIN_NAMES = ["default", "tiny"] as const
+const ECHO_PREFIX = "echo:"
+
+const isBuiltin = (name: string): name is (typeof BUILTIN_NAMES)[number] =>
+  (BUILTIN_NAMES as ReadonlyArray<string>).includes(name)
+
+/** A built-in name to its generated directory; a path stays as it is. */
+const directoryOf = (model: string, options: ModelSourceOptions): Effect.Effect<string, ModelLoadError> =>
+  isBuiltin(model)
+    ? ensureBuiltinModel(model, options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir })
+    : Effect.succeed(model)
+
+/**
+ * Builds the model named by `options.model` in the current scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: ModelSourceOptions
+): Effect.Effect<EmbeddingModel["Service"], ModelLoadError, Scope.Scope> => {
+  const model = options.model
+  if (model === "echo") return EchoModel.make({ faults: options.faults })
+  if (model.startsWith(ECHO_PREFIX)) {
+    return Effect.flatMap(
+      directoryOf(model.slice(ECHO_PREFIX.length), options),
+      (dir) => EchoModel.make({ dir, faults: options.faults })
+    )
+  }
+  return Effect.flatMap(directoryOf(model, options), (dir) =>
+    OnnxModel.make({
+      dir,
+      workers: options.workers,
+      intraOpNumThreads: options.intraOpNumThreads,
+      reuseInputBuffers: options.reuseInputBuffers,
+      runTimeout: options.runTimeout,
+      faults: options.faults
+    }))
+}
+
+/**
+ * The model named by `options.model` as a `Layer`. Load errors surface when the Layer is built.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: ModelSourceOptions): Layer.Layer<EmbeddingModel, ModelLoadError> =>
+  Layer.effect(EmbeddingModel, make(options))
