@@ -290,12 +290,31 @@ export const make = <I, O, E = never, R = never>(
     const update = <In>(metric: { updateUnsafe: (input: In, context: Context.Context<never>) => void }, v: In) =>
       metric.updateUnsafe(v, context)
 
+    // Outcome counts are accumulated and flushed once per batch (labelled counters are costly).
+    const outcomes: Record<Metrics.Outcome, number> = {
+      ok: 0,
+      rejected: 0,
+      expired: 0,
+      cancelled: 0,
+      failed: 0,
+      shutdown: 0
+    }
+    const flushOutcomes = () => {
+      for (const key in outcomes) {
+        const k = key as Metrics.Outcome
+        if (outcomes[k] > 0) {
+          update(Metrics.requestsByOutcome[k], outcomes[k])
+          outcomes[k] = 0
+        }
+      }
+    }
+
     const settle = (job: Job<I, O, E>, exit: Exit.Exit<any, any>, outcome: Metrics.Outcome, now: number) => {
       if (job.state === DONE) return
       if (job.state === QUEUED) pending--
       job.state = DONE
       if (job.custom) liveCustom--
-      update(Metrics.requestsByOutcome[outcome], 1)
+      outcomes[outcome]++
       if (outcome === "ok") {
         const latency = now - job.enqueuedAt
         update(Metrics.requestLatency, latency)
@@ -391,7 +410,10 @@ export const make = <I, O, E = never, R = never>(
 
     const cancel = (job: Job<I, O, E>) => {
       job.resume = undefined
-      if (job.state === QUEUED) settle(job, Exit.void, "cancelled", nowMs(clock))
+      if (job.state === QUEUED) {
+        settle(job, Exit.void, "cancelled", nowMs(clock))
+        flushOutcomes()
+      }
     }
 
     const admitted = (job: Job<I, O, E>) => {
@@ -680,8 +702,29 @@ export const make = <I, O, E = never, R = never>(
         }
 
         const finish = () => {
+          // Requests may have been cancelled or have expired while the batch waited to fill.
+          const now = nowMs(clock)
+          let removed = false
+          for (let i = 0; i < jobs.length; i++) {
+            const job = jobs[i]!
+            if (job.state !== QUEUED) removed = true
+            else if (now >= job.deadline) {
+              expire(job, now)
+              removed = true
+            }
+          }
+          if (removed) {
+            jobs = jobs.filter((job) => job.state === QUEUED)
+            maxItem = 0
+            work = 0
+            for (const job of jobs) {
+              work += job.cost
+              if (job.cost > maxItem) maxItem = job.cost
+            }
+            cost = padded ? maxItem * jobs.length : work
+          }
           if (lookaheadFactor > 1 && limits !== undefined && jobs.length > 0) {
-            const selected = select(jobs, limits, padded, maxOvertakeMs, nowMs(clock))
+            const selected = select(jobs, limits, padded, maxOvertakeMs, now)
             if (selected.rest.length > 0) {
               leftover = leftover === undefined ? selected.rest : selected.rest.concat(leftover)
               capped = true
@@ -711,19 +754,19 @@ export const make = <I, O, E = never, R = never>(
 
     // ---- batch execution ---------------------------------------------------------------------
 
+    /** Runs the batch function on a pooled input array; `release` returns the array afterwards. */
     const runOnce = (jobs: ReadonlyArray<Job<I, O, E>>) =>
       Effect.suspend(() => {
         const inputs = inputPool.pop() ?? []
         for (let i = 0; i < jobs.length; i++) inputs.push(jobs[i]!.input)
-        return options.run(inputs).pipe(
-          Effect.exit,
-          Effect.map((exit) => {
-            inputs.length = 0
-            inputPool.push(inputs)
-            return exit
-          })
-        )
+        return Effect.map(Effect.exit(options.run(inputs)), (exit) => [exit, inputs] as const)
       })
+
+    /** Back to the pool, only once the outputs were handed out (they may be the same array). */
+    const release = (inputs: Array<I>) => {
+      inputs.length = 0
+      if (inputPool.length < workers * 2) inputPool.push(inputs)
+    }
 
     const complete = (
       jobs: ReadonlyArray<Job<I, O, E>>,
@@ -744,9 +787,15 @@ export const make = <I, O, E = never, R = never>(
       if (isolate && jobs.length > 1) {
         const mid = jobs.length >> 1
         const halves = [jobs.slice(0, mid), jobs.slice(mid)]
-        return Effect.forEach(halves, (half) => Effect.flatMap(runOnce(half), (e) => complete(half, e)), {
-          discard: true
-        })
+        return Effect.forEach(
+          halves,
+          (half) =>
+            Effect.flatMap(
+              runOnce(half),
+              ([e, inputs]) => Effect.ensuring(complete(half, e), Effect.sync(() => release(inputs)))
+            ),
+          { discard: true }
+        )
       }
       for (const job of jobs) settle(job, exit, "failed", now)
       return Effect.void
@@ -780,7 +829,7 @@ export const make = <I, O, E = never, R = never>(
         update(Metrics.queueDepth, pending)
         update(Metrics.queueUtilisation, pending / queuePolicy.capacity())
         update(Metrics.arrivalRate, ratePerMs * 1000)
-        return Effect.flatMap(runOnce(jobs), (exit) => {
+        return Effect.flatMap(runOnce(jobs), ([exit, inputs]) => {
           const end = nowMs(clock)
           const durationMs = end - start
           for (let i = 0; i < jobs.length; i++) jobs[i]!.batchMs = durationMs
@@ -795,11 +844,12 @@ export const make = <I, O, E = never, R = never>(
               capped: batch.capped
             })
             : Effect.void
-          return Effect.andThen(observe, complete(jobs, exit))
+          return Effect.andThen(observe, complete(jobs, exit)).pipe(Effect.ensuring(Effect.sync(() => release(inputs))))
         }).pipe(
           Effect.ensuring(Effect.sync(() => {
             busy--
             update(Metrics.batchesInFlight, busy)
+            flushOutcomes()
             live.trim()
           }))
         )
@@ -820,6 +870,7 @@ export const make = <I, O, E = never, R = never>(
         else if (!full && !job.custom) break
       }
       live.trim()
+      flushOutcomes()
       update(Metrics.queueDepth, pending)
       rollWindow(now)
     })
@@ -853,6 +904,7 @@ export const make = <I, O, E = never, R = never>(
         const items = live.items
         for (let i = live.head; i < items.length; i++) settle(items[i]!, error, "shutdown", now)
         live.trim()
+        flushOutcomes()
       })
     )
 
