@@ -8,14 +8,6 @@ import { Cause, Clock, Effect, Exit, Fiber, Layer, Metric, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 
-interface Req {
-  readonly at: number // arrival (ms)
-  readonly cost: number
-  readonly timeoutMs: number | undefined
-  readonly cancelAfterMs: number | undefined
-  readonly poison: boolean
-}
-
 const scenario = fc.record({
   requests: fc.array(
     fc.record({

@@ -28,6 +28,27 @@ export * as EmbeddingModel from "./model/EmbeddingModel.js"
 export * as ModelError from "./model/ModelError.js"
 /** @since 0.1.0 */
 export * as Embedder from "./Embedder.js"
+/** @since 0.1.0 */
+export * as ModelSource from "./model/ModelSource.js"
+/** @since 0.1.0 */
+export * as OnnxModel from "./model/OnnxModel.js"
+/** @since 0.1.0 */
+export * as EchoModel from "./model/EchoModel.js"
+/** @since 0.1.0 */
+export * as ModelDirectory from "./model/ModelDirectory.js"
+/** @since 0.1.0 */
+export * as ModelTokenizer from "./model/ModelTokenizer.js"
+/** @since 0.1.0 */
+export * as ModelMetrics from "./model/ModelMetrics.js"
+/** @since 0.1.0 */
+export * as InputBuffers from "./model/InputBuffers.js"
+/** @since 0.1.0 */
+export * as WorkerPool from "./model/WorkerPool.js"
+/** Test and fault-injection hooks for the model workers (crash a worker, read restarts). @since 0.1.0 */
+export * as ModelTesting from "./model/ModelTesting.js"
+/** The generated built-in models (`default`: MiniLM-L6-shaped, `tiny`) and the English corpus. @since 0.1.0 */
+export * as BuiltinModel from "./model/builtin/index.js"
+
 
 /**
  * @since 0.1.0
