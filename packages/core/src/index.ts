@@ -49,7 +49,6 @@ export * as ModelTesting from "./model/ModelTesting.js"
 /** The generated built-in models (`default`: MiniLM-L6-shaped, `tiny`) and the English corpus. @since 0.1.0 */
 export * as BuiltinModel from "./model/builtin/index.js"
 
-
 /**
  * @since 0.1.0
  */
