@@ -33,6 +33,7 @@ export default defineConfig({
     ]
   },
   test: {
+    reporters: ["default", "./test/SummaryReporter.ts"],
     include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
     exclude: ["**/node_modules/**", "test/reliability/long/**"],
     testTimeout: Number(process.env.TEST_TIMEOUT ?? 60_000),
