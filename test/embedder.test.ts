@@ -14,7 +14,7 @@ import {
   QueuePolicy,
   WaitPolicy
 } from "@adabatch/core"
-import { assert, describe, layer } from "@effect/vitest"
+import { assert, layer } from "@effect/vitest"
 import { Effect, Layer, Metric } from "effect"
 
 const Live = Embedder.layer({ isolateFailures: true }).pipe(
