@@ -1,11 +1,13 @@
 /**
- * Fast serialisation of embedding vectors: JSON number arrays (built as one string, ~5x faster
- * than `JSON.stringify(Array.from(v))`), base64 of little-endian float32 bytes (as OpenAI sends),
- * L2 normalisation and Matryoshka-style dimension truncation.
+ * Fast serialisation of embedding vectors into response bytes: JSON number arrays written straight
+ * into one `Buffer` (no intermediate strings), base64 of little-endian float32 bytes (as OpenAI
+ * sends), L2 normalisation and Matryoshka-style dimension truncation.
  *
- * Numbers are written with JavaScript's shortest round-trip form of the float32 value widened to
- * a double, so a client that parses them gets exactly the float32 values the model produced
- * (`Math.fround(x) === x`), the same as decoding the base64 form.
+ * Each float32 is written with 9 significant digits, trailing zeros dropped (`0.5`, `-0.0123456789`,
+ * `1.5e-7`): 9 digits always round-trip a float32, so `Math.fround(JSON.parse(text))` gives back
+ * exactly the value the model produced, the same as decoding the base64 form. This is ~35 % fewer
+ * bytes than JavaScript's shortest double form of the widened float (`0.012345678918063641`), and
+ * about as fast to produce.
  *
  * @since 0.1.0
  */
@@ -23,23 +25,172 @@ export class NonFiniteValue extends Error {
   }
 }
 
+/** `POW10[k + 80]` is `10^k`. */
+const POW10 = new Float64Array(161)
+for (let k = 0; k < POW10.length; k++) POW10[k] = Number(`1e${k - 80}`)
+
+const f32 = new Float32Array(1)
+const u32 = new Uint32Array(f32.buffer)
+
+/** The most bytes one float takes: `-0.000123456789` or `-1.23456789e-45`. */
+const MAX_FLOAT_BYTES = 15
+
+/** Writes the `n` low digits of `m` backwards, ending before `end`; returns what is left of `m`. */
+const digitsBackwards = (buf: Buffer, end: number, m: number, n: number): number => {
+  for (let i = 1; i <= n; i++) {
+    const q = (m / 10) | 0
+    buf[end - i] = 48 + m - q * 10
+    m = q
+  }
+  return m
+}
+
+/** Subnormals and other values whose scaled mantissa falls short (rare): the slow, exact path. */
+const writeSlow = (buf: Buffer, pos: number, x: number): number => {
+  const text = x.toPrecision(9).replace(/\.?0+e/, "e").replace("e+", "e").replace(/(\.\d*?)0+$/, "$1")
+    .replace(/\.$/, "")
+  return pos + buf.write(text, pos, "latin1")
+}
+
 /**
- * `[v0,v1,...]`. Throws `NonFiniteValue` on NaN or infinity (`row` is reported in it).
+ * Writes a finite float32 value (as a double) at `pos`; returns the new position. The caller
+ * guarantees `MAX_FLOAT_BYTES` of room.
+ */
+const writeFloat = (buf: Buffer, pos: number, x: number): number => {
+  if (x === 0) {
+    buf[pos] = 48
+    return pos + 1
+  }
+  if (x < 0) {
+    buf[pos++] = 45
+    x = -x
+  }
+  // Decimal exponent estimated from the binary one, then corrected: m gets exactly 9 digits.
+  f32[0] = x
+  let e = Math.floor((((u32[0]! >>> 23) & 255) - 127) * 0.3010299956639812)
+  let m = (x * POW10[88 - e]! + 0.5) | 0
+  if (m >= 1e9 || m < 0) {
+    e++
+    m = (x * POW10[88 - e]! + 0.5) | 0
+    if (m >= 1e9 || m < 0) {
+      m = 100000000
+      e++
+    }
+  } else if (m < 1e8) {
+    e--
+    m = (x * POW10[88 - e]! + 0.5) | 0
+    if (m < 1e8) return writeSlow(buf, pos, x)
+  }
+  let n = 9
+  let q = (m / 10) | 0
+  while (m === q * 10) {
+    m = q
+    q = (m / 10) | 0
+    n--
+  }
+  if (e >= 0 && e < 9) {
+    if (n <= e + 1) {
+      digitsBackwards(buf, pos + n, m, n)
+      pos += n
+      for (let i = n; i <= e; i++) buf[pos++] = 48
+      return pos
+    }
+    const end = pos + n + 1
+    const fraction = n - e - 1
+    const integer = digitsBackwards(buf, end, m, fraction)
+    buf[end - fraction - 1] = 46
+    digitsBackwards(buf, end - fraction - 1, integer, e + 1)
+    return end
+  }
+  if (e < 0 && e >= -4) {
+    buf[pos++] = 48
+    buf[pos++] = 46
+    for (let i = -1; i > e; i--) buf[pos++] = 48
+    digitsBackwards(buf, pos + n, m, n)
+    return pos + n
+  }
+  if (n > 1) {
+    const end = pos + n + 1
+    buf[pos] = 48 + digitsBackwards(buf, end, m, n - 1)
+    buf[pos + 1] = 46
+    pos = end
+  } else {
+    buf[pos++] = 48 + m
+  }
+  buf[pos++] = 101
+  if (e < 0) {
+    buf[pos++] = 45
+    e = -e
+  }
+  if (e >= 10) {
+    const tens = (e / 10) | 0
+    buf[pos++] = 48 + tens
+    e -= tens * 10
+  }
+  buf[pos++] = 48 + e
+  return pos
+}
+
+/**
+ * Builds one response body in a single `Buffer`, sized up front.
  *
  * @since 0.1.0
  * @category json
  */
-export const vectorJson = (v: Float32Array, row = 0): string => {
-  const n = v.length
-  if (n === 0) return "[]"
-  let s = "["
-  for (let i = 0; i < n; i++) {
-    const x = v[i]!
-    if (x !== x || x === Infinity || x === -Infinity) throw new NonFiniteValue(row, i)
-    s += i === 0 ? `${x}` : `,${x}`
+export class JsonWriter {
+  private buf: Buffer
+  private pos = 0
+
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(capacity)
   }
-  return s + "]"
+
+  /** Room for `n` more bytes. */
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n))
+    this.buf.copy(next, 0, 0, this.pos)
+    this.buf = next
+  }
+
+  /** Appends text that is already JSON (ASCII or UTF-8). */
+  raw(text: string): this {
+    this.ensure(text.length * 3)
+    this.pos += this.buf.write(text, this.pos, "utf8")
+    return this
+  }
+
+  /** Appends `[v0,v1,...]`; throws `NonFiniteValue` on NaN or infinity (`row` is reported in it). */
+  vector(v: Float32Array, row = 0): this {
+    const n = v.length
+    this.ensure(n * (MAX_FLOAT_BYTES + 1) + 2)
+    const buf = this.buf
+    let pos = this.pos
+    buf[pos++] = 91
+    for (let i = 0; i < n; i++) {
+      const x = v[i]!
+      if (x !== x || x === Infinity || x === -Infinity) throw new NonFiniteValue(row, i)
+      if (i > 0) buf[pos++] = 44
+      pos = writeFloat(buf, pos, x)
+    }
+    buf[pos++] = 93
+    this.pos = pos
+    return this
+  }
+
+  /** The bytes written so far (a view, not a copy). */
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.pos)
+  }
 }
+
+/**
+ * Bytes an estimate of a JSON body of `rows` vectors of `dimension` floats needs.
+ *
+ * @since 0.1.0
+ * @category json
+ */
+export const estimate = (rows: number, dimension: number): number => rows * (dimension * 12 + 64) + 256
 
 /**
  * `[[...],[...]]`: one JSON array per vector.
@@ -47,13 +198,25 @@ export const vectorJson = (v: Float32Array, row = 0): string => {
  * @since 0.1.0
  * @category json
  */
-export const matrixJson = (vectors: ReadonlyArray<Float32Array>): string => {
-  let s = "["
+export const matrixJson = (vectors: ReadonlyArray<Float32Array>): Uint8Array => {
+  const writer = new JsonWriter(estimate(vectors.length, vectors[0]?.length ?? 0))
+  writer.raw("[")
   for (let r = 0; r < vectors.length; r++) {
-    if (r > 0) s += ","
-    s += vectorJson(vectors[r]!, r)
+    if (r > 0) writer.raw(",")
+    writer.vector(vectors[r]!, r)
   }
-  return s + "]"
+  return writer.raw("]").finish()
+}
+
+/**
+ * The JSON text of one value as this module writes it (tests and docs).
+ *
+ * @since 0.1.0
+ * @category json
+ */
+export const floatText = (x: number): string => {
+  const buf = Buffer.allocUnsafe(MAX_FLOAT_BYTES)
+  return buf.toString("latin1", 0, writeFloat(buf, 0, Math.fround(x)))
 }
 
 const littleEndian = endianness() === "LE"

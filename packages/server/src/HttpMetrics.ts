@@ -37,20 +37,25 @@ export const inFlight = Metric.gauge("adabatch_http_requests_in_flight", {
   description: "HTTP requests being handled"
 })
 
-const counters = new Map<string, Metric.Counter<number>>()
+const counters = new Map<string, Map<number, Metric.Counter<number>>>()
 const durations = new Map<string, Metric.Histogram<number>>()
 const inputs = new Map<string, Metric.Histogram<number>>()
 
 const counterFor = (route: string, method: string, status: number): Metric.Counter<number> => {
-  const key = `${route} ${method} ${status}`
-  let counter = counters.get(key)
+  const key = route + method
+  let byStatus = counters.get(key)
+  if (byStatus === undefined) {
+    byStatus = new Map()
+    counters.set(key, byStatus)
+  }
+  let counter = byStatus.get(status)
   if (counter === undefined) {
     counter = Metric.counter(requestsTotal, {
       description: requestsDescription,
       incremental: true,
       attributes: { route, method, status: String(status) }
     })
-    counters.set(key, counter)
+    byStatus.set(status, counter)
   }
   return counter
 }

@@ -1,1 +1,40 @@
-export const x = 1
+/**
+ * `@adabatch/server`: a TEI- and OpenAI-compatible HTTP embedding server on `@adabatch/core`,
+ * served with `effect/http` on `@effect/platform-node`.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Api from "./Api.js"
+/** @since 0.1.0 */
+export * as ApiError from "./ApiError.js"
+/** @since 0.1.0 */
+export * as ApiKey from "./ApiKey.js"
+/** @since 0.1.0 */
+export * as Encoding from "./Encoding.js"
+/** @since 0.1.0 */
+export * as Engine from "./Engine.js"
+/** @since 0.1.0 */
+export * as HttpMetrics from "./HttpMetrics.js"
+/** @since 0.1.0 */
+export * as Requests from "./Requests.js"
+/** @since 0.1.0 */
+export * as Server from "./Server.js"
+/** @since 0.1.0 */
+export * as ServerConfig from "./ServerConfig.js"
+
+import * as Server from "./Server.js"
+import * as ServerConfig from "./ServerConfig.js"
+
+/**
+ * Starts the real server from a (partial) configuration and resolves once it is ready; `close()`
+ * drains and stops it. Use `port: 0` for an ephemeral port and read `port` / `url` back.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeServer = (
+  config: Partial<ServerConfig.ServerConfig> = {},
+  options?: Server.Options
+): Promise<Server.ServerHandle> => Server.start(ServerConfig.make(config), options)

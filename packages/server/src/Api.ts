@@ -1,0 +1,466 @@
+/**
+ * The HTTP API as one request handler: routing, API key, body limits, decoding, the call into
+ * the `Embedder`, response encoding, error rendering and request metrics.
+ *
+ * Routes:
+ * - `POST /embed` (TEI): `{"inputs", "normalize"?, "truncate"?}` -> `number[][]`;
+ * - `POST /v1/embeddings` (OpenAI; also `/embeddings`): `{"input", "model"?, "encoding_format"?,
+ *   "dimensions"?, "user"?}` -> `{"object": "list", "data", "model", "usage"}`;
+ * - `GET /health`: 200 once the model is loaded and a worker answers;
+ * - `GET /ready`: 200 when new work would be taken at once; 503 while loading, draining or saturated;
+ * - `GET /info`: model, limits, batching configuration and the adaptive policies' current values;
+ * - `GET /metrics`: Prometheus text of the engine's and the HTTP metrics.
+ *
+ * `/health`, `/ready` and `/metrics` need no API key (probes and scrapers); everything else does
+ * when one is configured. Errors are `{"error", "error_type"}` except under `/v1/`, where they are
+ * OpenAI's `{"error": {"message", "type", "param", "code"}}`.
+ *
+ * The handler knows nothing of ONNX: it talks to the `Embedder` service only.
+ *
+ * @since 0.1.0
+ */
+import type { Embedder } from "@adabatch/core"
+import { ByteSize, Cause, Effect, Metric } from "effect"
+import { type Headers, HttpIncomingMessage, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { PrometheusMetrics } from "effect/observability"
+import { ApiError, type Family, toResponse } from "./ApiError.js"
+import * as ApiKey from "./ApiKey.js"
+import * as Encoding from "./Encoding.js"
+import * as HttpMetrics from "./HttpMetrics.js"
+import * as Requests from "./Requests.js"
+import type { ServerConfig } from "./ServerConfig.js"
+import type { ServerState } from "./ServerState.js"
+
+type Response = HttpServerResponse.HttpServerResponse
+type Request = HttpServerRequest.HttpServerRequest
+type EmbedderService = Embedder.Embedder["Service"]
+
+interface Route {
+  /** The metrics label. */
+  readonly name: string
+  readonly family: Family
+  readonly auth: boolean
+  readonly methods: Readonly<Record<string, Handler>>
+}
+
+type Handler = (request: Request, headers: Headers.Headers, start: number) => Effect.Effect<Response, ApiError>
+
+const jsonType = "application/json"
+
+const isJsonContentType = (value: string | undefined): boolean => {
+  if (value === undefined) return true
+  const semi = value.indexOf(";")
+  const type = (semi === -1 ? value : value.slice(0, semi)).trim().toLowerCase()
+  return type === jsonType || (type.startsWith("application/") && type.endsWith("+json"))
+}
+
+const ms = (x: number): string => String(Math.round(x))
+
+const statusJson = (status: number, body: unknown): Response =>
+  HttpServerResponse.text(JSON.stringify(body), { status, contentType: jsonType })
+
+/**
+ * Maps an `Embedder` failure to its API error. `field` is the request's input field, `single`
+ * whether it was a lone string (so `InputTooLong` names `inputs` rather than `inputs[0]`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const fromEmbedError = (error: Embedder.EmbedError, field: string, single: boolean): ApiError => {
+  switch (error._tag) {
+    case "InputTooLong":
+      return new ApiError({
+        kind: "input_too_long",
+        message: error.message,
+        param: single ? field : `${field}[${error.index}]`
+      })
+    case "TokenizationFailed":
+      return new ApiError({
+        kind: "tokenization_failed",
+        message: error.message,
+        param: single ? field : `${field}[${error.index}]`
+      })
+    case "CostExceedsBudget":
+      return new ApiError({
+        kind: "input_too_long",
+        message: `an input has ${error.cost} tokens, more than the batch token budget of ${error.budget} ` +
+          `(ADABATCH_MAX_BATCH_TOKENS); send truncate: true or shorten it`,
+        param: field
+      })
+    case "QueueFull":
+      return new ApiError({
+        kind: "queue_full",
+        message: `model is overloaded: ${error.message}`,
+        retryAfterMs: error.retryAfterMs
+      })
+    case "DeadlineExceeded":
+      return new ApiError({ kind: "deadline_exceeded", message: `request timed out: ${error.message}` })
+    case "ShuttingDown":
+      return new ApiError({
+        kind: "shutting_down",
+        message: `server is ${error.message}`,
+        retryAfterMs: 1000,
+        closeConnection: true
+      })
+    case "InferenceFailed":
+      return new ApiError({ kind: "inference_failed", message: error.message })
+    case "BatchShapeMismatch":
+      return new ApiError({ kind: "inference_failed", message: `model error: ${error.message}` })
+  }
+}
+
+/**
+ * Everything the handler needs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ApiOptions {
+  readonly config: ServerConfig
+  readonly state: ServerState
+}
+
+/**
+ * Builds the request handler.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: ApiOptions): Effect.Effect<Response, never, Request> => {
+  const { config, state } = options
+  const checkKey = config.apiKey === undefined ? undefined : ApiKey.make(config.apiKey)
+  const maxBody = ByteSize.bytes(config.payloadLimit)
+
+  const embedder = (): Effect.Effect<EmbedderService, ApiError> => {
+    const phase = state.phase
+    switch (phase._tag) {
+      case "Ready":
+        return Effect.succeed(phase.embedder)
+      case "Loading":
+        return Effect.fail(
+          new ApiError({ kind: "model_loading", message: "the model is still loading", retryAfterMs: 1000 })
+        )
+      case "Draining":
+        return Effect.fail(
+          new ApiError({
+            kind: "shutting_down",
+            message: "server is shutting down: no new requests are accepted",
+            retryAfterMs: 1000,
+            closeConnection: true
+          })
+        )
+    }
+  }
+
+  /** Reads and parses the JSON body: 415 for another content type, 413 over the limit, 400 if malformed. */
+  const readJson = (request: Request, headers: Headers.Headers): Effect.Effect<unknown, ApiError> => {
+    if (!isJsonContentType(headers["content-type"])) {
+      return Effect.fail(
+        new ApiError({
+          kind: "unsupported_media_type",
+          message: `unsupported content type ${JSON.stringify(headers["content-type"])}: send application/json`
+        })
+      )
+    }
+    const length = headers["content-length"]
+    if (length !== undefined && Number(length) > config.payloadLimit) {
+      return Effect.fail(tooLarge(Number(length)))
+    }
+    return request.text.pipe(
+      Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBody),
+      Effect.mapError((e) =>
+        e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
+          ? tooLarge(undefined)
+          : new ApiError({ kind: "invalid_json", message: `cannot read the request body: ${e.message}` })
+      ),
+      Effect.flatMap((text) => Effect.fromResult(Requests.parseJson(text)))
+    )
+  }
+
+  const tooLarge = (bytes: number | undefined): ApiError =>
+    new ApiError({
+      kind: "payload_too_large",
+      message: `request body ${bytes === undefined ? "is" : `of ${bytes} bytes is`} larger than the limit of ` +
+        `${config.payloadLimit} bytes (ADABATCH_PAYLOAD_LIMIT)`
+    })
+
+  const timingHeaders = (result: Embedder.EmbedResult, start: number, characters: number) => ({
+    "x-total-time": ms(performance.now() - start),
+    "x-tokenization-time": ms(result.timings.tokenizationMs),
+    "x-queue-time": ms(result.timings.queueMs),
+    "x-inference-time": ms(result.timings.inferenceMs),
+    "x-compute-time": ms(result.timings.totalMs),
+    "x-compute-tokens": String(result.tokens),
+    "x-compute-characters": String(characters)
+  })
+
+  const countCharacters = (inputs: ReadonlyArray<string>): number => {
+    let n = 0
+    for (let i = 0; i < inputs.length; i++) n += inputs[i]!.length
+    return n
+  }
+
+  /** The vectors as the client asked: unit length unless the model only gives unit vectors. */
+  const shape = (
+    vectors: ReadonlyArray<Float32Array>,
+    modelNormalizes: boolean,
+    normalize: boolean,
+    dimensions: number | undefined
+  ): ReadonlyArray<Float32Array> => {
+    if (dimensions !== undefined) return vectors.map((v) => Encoding.normalized(v, dimensions))
+    if (!normalize || modelNormalizes) return vectors
+    return vectors.map((v) => Encoding.normalized(v))
+  }
+
+  const nonFinite = (e: unknown): ApiError =>
+    new ApiError({
+      kind: "inference_failed",
+      message: e instanceof Encoding.NonFiniteValue ? e.message : `cannot encode the response: ${String(e)}`
+    })
+
+  const embedTei: Handler = (request, headers, start) =>
+    Effect.gen(function*() {
+      const service = yield* embedder()
+      const json = yield* readJson(request, headers)
+      const body = yield* Effect.fromResult(Requests.decodeTei(json))
+      const inputs = yield* Effect.fromResult(Requests.checkInputs("inputs", body.inputs, config.maxClientBatch))
+      yield* HttpMetrics.recordInputs("/embed", inputs.length)
+      const result = yield* service.embed(inputs, { truncate: body.truncate ?? config.autoTruncate }).pipe(
+        Effect.mapError((e) => fromEmbedError(e, "inputs", typeof body.inputs === "string"))
+      )
+      const vectors = shape(result.embeddings, service.info.normalize, body.normalize ?? true, undefined)
+      const bytes = yield* Effect.try({ try: () => Encoding.matrixJson(vectors), catch: nonFinite })
+      return HttpServerResponse.uint8Array(bytes, {
+        contentType: jsonType,
+        headers: timingHeaders(result, start, countCharacters(inputs))
+      })
+    })
+
+  const embedOpenAI: Handler = (request, headers, start) =>
+    Effect.gen(function*() {
+      const service = yield* embedder()
+      const json = yield* readJson(request, headers)
+      const body = yield* Effect.fromResult(Requests.decodeOpenAI(json))
+      const inputs = yield* Effect.fromResult(Requests.checkInputs("input", body.input, config.maxClientBatch))
+      const dimension = service.info.dimension
+      const dimensions = body.dimensions ?? undefined
+      if (dimensions !== undefined && dimensions > dimension) {
+        return yield* new ApiError({
+          kind: "invalid_request",
+          message: `invalid request: "dimensions" is ${dimensions}, more than the model's ${dimension} dimensions`,
+          param: "dimensions"
+        })
+      }
+      yield* HttpMetrics.recordInputs("/v1/embeddings", inputs.length)
+      const result = yield* service.embed(inputs, { truncate: config.autoTruncate }).pipe(
+        Effect.mapError((e) => fromEmbedError(e, "input", typeof body.input === "string"))
+      )
+      const vectors = shape(
+        result.embeddings,
+        service.info.normalize,
+        true,
+        dimensions === undefined || dimensions === dimension ? undefined : dimensions
+      )
+      const base64 = body.encoding_format === "base64"
+      const bytes = yield* Effect.try({
+        try: () => {
+          const writer = new Encoding.JsonWriter(Encoding.estimate(vectors.length, base64 ? 0 : vectors[0]!.length))
+          writer.raw("{\"object\":\"list\",\"data\":[")
+          for (let i = 0; i < vectors.length; i++) {
+            writer.raw(i === 0 ? "{\"object\":\"embedding\",\"index\":" : ",{\"object\":\"embedding\",\"index\":")
+            writer.raw(`${i},"embedding":`)
+            if (base64) writer.raw(`"${Encoding.vectorBase64(vectors[i]!)}"`)
+            else writer.vector(vectors[i]!, i)
+            writer.raw("}")
+          }
+          return writer.raw(
+            `],"model":${JSON.stringify(service.info.id)},"usage":{"prompt_tokens":${result.tokens},` +
+              `"total_tokens":${result.tokens}}}`
+          ).finish()
+        },
+        catch: nonFinite
+      })
+      return HttpServerResponse.uint8Array(bytes, {
+        contentType: jsonType,
+        headers: timingHeaders(result, start, countCharacters(inputs))
+      })
+    })
+
+  const health: Handler = () =>
+    Effect.gen(function*() {
+      const phase = state.phase
+      if (phase._tag === "Loading") return statusJson(503, { status: "loading" })
+      if (phase._tag === "Draining") return statusJson(503, { status: "draining" })
+      return yield* phase.embedder.ping.pipe(
+        Effect.timeout("10 seconds"),
+        Effect.match({
+          onSuccess: () => statusJson(200, { status: "ok" }),
+          onFailure: (e) =>
+            toResponse(
+              new ApiError({
+                kind: "unhealthy",
+                message: e._tag === "TimeoutError"
+                  ? "the model did not answer a ping within 10 s"
+                  : `the model does not answer: ${e.message}`
+              }),
+              "tei"
+            )
+        })
+      )
+    })
+
+  const ready: Handler = () =>
+    Effect.gen(function*() {
+      const phase = state.phase
+      if (phase._tag === "Loading") return statusJson(503, { status: "loading" })
+      if (phase._tag === "Draining") return statusJson(503, { status: "draining" })
+      const snapshot = yield* phase.embedder.snapshot
+      if (!snapshot.accepting) return statusJson(503, { status: "draining" })
+      if (snapshot.saturated) {
+        return statusJson(503, { status: "saturated", queued: snapshot.queued, capacity: snapshot.capacity })
+      }
+      return statusJson(200, { status: "ready", queued: snapshot.queued, capacity: snapshot.capacity })
+    })
+
+  const info: Handler = () =>
+    Effect.gen(function*() {
+      const service = yield* embedder()
+      const snapshot = yield* service.snapshot
+      const model = service.info
+      return statusJson(200, {
+        model_id: model.id,
+        model_kind: model.kind,
+        model_path: model.path ?? null,
+        dimension: model.dimension,
+        max_input_length: model.maxLength,
+        pooling: model.pooling,
+        normalized: model.normalize,
+        workers: model.workers,
+        intra_op_threads: model.intraOpNumThreads,
+        max_batch_requests: config.maxBatchSize,
+        max_batch_tokens: config.maxBatchTokens,
+        max_client_batch_size: config.maxClientBatch,
+        max_concurrent_requests: config.queueCapacity,
+        payload_limit: config.payloadLimit,
+        auto_truncate: config.autoTruncate,
+        request_timeout_ms: config.requestTimeoutMs,
+        batching: {
+          config: {
+            batch_policy: config.batchPolicy,
+            max_batch_size: config.maxBatchSize,
+            max_batch_tokens: config.maxBatchTokens,
+            target_latency_ms: config.targetLatencyMs ?? null,
+            wait_policy: config.waitPolicy,
+            max_wait_ms: config.maxWaitMs,
+            queue_capacity: config.queueCapacity,
+            overflow: config.overflow,
+            queue_dynamic: config.queueDynamic ?? null,
+            isolate_failures: config.isolateFailures,
+            drain_timeout_ms: config.drainTimeoutMs
+          },
+          current: snapshot
+        }
+      })
+    })
+
+  const metrics: Handler = () =>
+    Effect.gen(function*() {
+      yield* Metric.update(HttpMetrics.inFlight, state.inFlight)
+      const text = yield* PrometheusMetrics.format()
+      return HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
+    })
+
+  const routes = new Map<string, Route>([
+    ["/embed", { name: "/embed", family: "tei", auth: true, methods: { POST: embedTei } }],
+    ["/v1/embeddings", { name: "/v1/embeddings", family: "openai", auth: true, methods: { POST: embedOpenAI } }],
+    ["/embeddings", { name: "/embeddings", family: "openai", auth: true, methods: { POST: embedOpenAI } }],
+    ["/health", { name: "/health", family: "tei", auth: false, methods: { GET: health, HEAD: health } }],
+    ["/ready", { name: "/ready", family: "tei", auth: false, methods: { GET: ready, HEAD: ready } }],
+    ["/info", { name: "/info", family: "tei", auth: true, methods: { GET: info, HEAD: info } }],
+    ["/metrics", { name: "/metrics", family: "tei", auth: false, methods: { GET: metrics, HEAD: metrics } }]
+  ])
+
+  const allowed = (route: Route): ReadonlyArray<string> => Object.keys(route.methods)
+
+  const dispatch = (
+    request: Request,
+    start: number
+  ): { readonly route: string; readonly response: Effect.Effect<Response> } => {
+    const url = request.url
+    const q = url.indexOf("?")
+    const path = q === -1 ? url : url.slice(0, q)
+    const route = routes.get(path)
+    if (route === undefined) {
+      const family: Family = path.startsWith("/v1/") ? "openai" : "tei"
+      return {
+        route: "unmatched",
+        response: Effect.succeed(toResponse(
+          new ApiError({
+            kind: "not_found",
+            message: `no route for ${request.method} ${path}; routes: ${[...routes.keys()].join(", ")}`
+          }),
+          family
+        ))
+      }
+    }
+    const handler = route.methods[request.method]
+    if (handler === undefined) {
+      return {
+        route: route.name,
+        response: Effect.succeed(toResponse(
+          new ApiError({
+            kind: "method_not_allowed",
+            message: `method ${request.method} is not allowed on ${path}; use ${allowed(route).join(" or ")}`,
+            allow: allowed(route)
+          }),
+          route.family
+        ))
+      }
+    }
+    const headers = request.headers
+    if (route.auth && checkKey !== undefined) {
+      const refusal = checkKey(headers["authorization"])
+      if (refusal !== undefined) {
+        return {
+          route: route.name,
+          response: Effect.succeed(
+            toResponse(new ApiError({ kind: "unauthorized", message: ApiKey.refusalMessage(refusal) }), route.family)
+          )
+        }
+      }
+    }
+    return {
+      route: route.name,
+      response: handler(request, headers, start).pipe(
+        Effect.catch((e) => Effect.succeed(toResponse(e, route.family))),
+        Effect.catchDefect((defect) =>
+          Effect.as(
+            Effect.logError(`${request.method} ${path} failed`, Cause.die(defect)),
+            toResponse(
+              new ApiError({
+                kind: "internal",
+                message: `internal error: ${defect instanceof Error ? defect.message : String(defect)}`
+              }),
+              route.family
+            )
+          )
+        )
+      )
+    }
+  }
+
+  return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const start = performance.now()
+    state.enter()
+    const { response, route } = dispatch(request, start)
+    return Effect.onExit(response, (exit) => {
+      state.leave()
+      return HttpMetrics.recordRequest(
+        route,
+        request.method,
+        exit._tag === "Success" ? exit.value.status : 499,
+        (performance.now() - start) / 1000
+      )
+    })
+  }).pipe(Effect.interruptible)
+}

@@ -1,0 +1,64 @@
+/**
+ * The engine behind the HTTP API, composed from the server configuration: the model
+ * (`ModelSource`), the batching policies and the `Embedder`.
+ *
+ * @since 0.1.0
+ */
+import type { EmbeddingModel, ModelError } from "@adabatch/core"
+import { BatchSizePolicy, Embedder, ModelSource, QueuePolicy, WaitPolicy } from "@adabatch/core"
+import { Duration, Layer } from "effect"
+import type { ServerConfig } from "./ServerConfig.js"
+
+/**
+ * The model Layer the configuration names (`default`, `tiny`, `echo` or a directory).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const modelLayer = (
+  config: ServerConfig
+): Layer.Layer<EmbeddingModel.EmbeddingModel, ModelError.ModelLoadError> =>
+  ModelSource.layer({ model: config.model, workers: config.workers, intraOpNumThreads: config.threads })
+
+/**
+ * The batching policies the configuration selects.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const policiesLayer = (
+  config: ServerConfig
+): Layer.Layer<BatchSizePolicy.BatchSizePolicy | WaitPolicy.WaitPolicy | QueuePolicy.QueuePolicy> =>
+  Layer.mergeAll(
+    config.batchPolicy === "adaptive"
+      ? BatchSizePolicy.adaptive({
+        maxBatchSize: config.maxBatchSize,
+        maxBatchCost: config.maxBatchTokens,
+        targetLatencyMs: config.targetLatencyMs
+      })
+      : BatchSizePolicy.fixed({ maxBatchSize: config.maxBatchSize, maxBatchCost: config.maxBatchTokens }),
+    config.waitPolicy === "none"
+      ? WaitPolicy.none
+      : config.waitPolicy === "fixed"
+      ? WaitPolicy.fixed(config.maxWaitMs)
+      : WaitPolicy.adaptive({ maxWaitMs: config.maxWaitMs }),
+    QueuePolicy.layer({ capacity: config.queueCapacity, overflow: config.overflow, dynamic: config.queueDynamic })
+  )
+
+/**
+ * The `Embedder` the configuration describes, on the given model Layer (default: the one
+ * `config.model` names). Closing it drains within `config.drainTimeoutMs`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  config: ServerConfig,
+  model: Layer.Layer<EmbeddingModel.EmbeddingModel, ModelError.ModelLoadError> = modelLayer(config)
+): Layer.Layer<Embedder.Embedder, ModelError.ModelLoadError> =>
+  Embedder.layer({
+    workers: config.workers,
+    requestTimeout: Duration.millis(config.requestTimeoutMs),
+    drainTimeout: Duration.millis(config.drainTimeoutMs),
+    isolateFailures: config.isolateFailures
+  }).pipe(Layer.provide(Layer.merge(policiesLayer(config), model)))
