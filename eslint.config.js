@@ -1,7 +1,7 @@
 // Linting and formatting in one pass, as in Effect's own repository: typescript-eslint for the
 // rules and @effect/eslint-plugin's `dprint` rule for the formatting.
-import js from "@eslint/js"
 import effect from "@effect/eslint-plugin"
+import js from "@eslint/js"
 import globals from "globals"
 import tseslint from "typescript-eslint"
 
