@@ -28,6 +28,8 @@ export interface ModelSourceOptions {
   readonly workers?: number | undefined
   /** Intra-op threads per worker (ONNX models; default: available cores / workers). */
   readonly intraOpNumThreads?: number | undefined
+  /** Let onnxruntime's idle threads spin-wait (ONNX models; default true; see `OnnxModelOptions`). */
+  readonly allowSpinning?: boolean | undefined
   /** Reuse int64 input buffers across batches (ONNX models; default true). */
   readonly reuseInputBuffers?: boolean | undefined
   /** Fail a batch and replace its worker when it runs longer than this (ONNX models; default none). */
@@ -72,6 +74,7 @@ export const make = (
       dir,
       workers: options.workers,
       intraOpNumThreads: options.intraOpNumThreads,
+      allowSpinning: options.allowSpinning,
       reuseInputBuffers: options.reuseInputBuffers,
       runTimeout: options.runTimeout,
       faults: options.faults

@@ -33,6 +33,12 @@ export interface OnnxModelOptions {
   readonly intraOpNumThreads?: number | undefined
   /** onnxruntime graph optimisations (default `"all"`). */
   readonly graphOptimizationLevel?: WorkerSessionOptions["graphOptimizationLevel"] | undefined
+  /**
+   * Let onnxruntime's idle threads spin-wait for the next run (its default, true): lower latency
+   * for back-to-back runs, but spinning threads take CPU from other workers and the event loop, so
+   * turn it off when workers x intra-op threads exceed the cores.
+   */
+  readonly allowSpinning?: boolean | undefined
   /** Reuse the int64 input buffers across batches (default true; false for the bench baseline). */
   readonly reuseInputBuffers?: boolean | undefined
   /**
@@ -90,7 +96,8 @@ export const make = (
         intraOpNumThreads,
         interOpNumThreads: 1,
         graphOptimizationLevel: options.graphOptimizationLevel ?? "all",
-        executionMode: "sequential"
+        executionMode: "sequential",
+        allowSpinning: options.allowSpinning ?? true
       },
       pooling: manifest.pooling,
       normalize: manifest.normalize,

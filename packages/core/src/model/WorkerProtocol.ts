@@ -25,6 +25,8 @@ export interface WorkerSessionOptions {
   readonly interOpNumThreads: number
   readonly graphOptimizationLevel: "disabled" | "basic" | "extended" | "all"
   readonly executionMode: "sequential" | "parallel"
+  /** Whether onnxruntime's idle pool threads spin-wait for work (`session.intra_op.allow_spinning`). */
+  readonly allowSpinning: boolean
 }
 
 /**

@@ -246,7 +246,13 @@ try {
       interOpNumThreads: data.sessionOptions.interOpNumThreads,
       graphOptimizationLevel: data.sessionOptions.graphOptimizationLevel,
       executionMode: data.sessionOptions.executionMode,
-      logSeverityLevel: 3
+      logSeverityLevel: 3,
+      extra: {
+        session: {
+          intra_op: { allow_spinning: data.sessionOptions.allowSpinning ? "1" : "0" },
+          inter_op: { allow_spinning: data.sessionOptions.allowSpinning ? "1" : "0" }
+        }
+      }
     })
   )
 } catch (error) {
