@@ -1,7 +1,7 @@
 /**
  * The engine's KPIs as Effect `Metric` values (prefix `adabatch_`). The seed's KPIs derive from them:
  * - throughput: `rate(adabatch_requests_total{outcome="ok"}[1m])`;
- * - P50/P95/P99 latency: `adabatch_request_latency_quantiles_ms` (summary) or the histogram;
+ * - P50/P95/P99 latency: `adabatch_request_duration_quantiles_seconds` (summary) or the histogram;
  * - batch efficiency: `adabatch_batch_efficiency` (size / cap in force), or
  *   `adabatch_batch_size_sum / adabatch_batch_size_count / adabatch_policy_max_batch_size`;
  * - queue utilisation: `adabatch_queue_utilisation` (= depth / capacity);
@@ -11,24 +11,32 @@
  */
 import { Metric } from "effect"
 
+/** Bucket bounds in seconds (Prometheus base unit): 0.25 ms ... 30 s. */
 const latencyBoundaries = [
-  0.25,
+  0.00025,
+  0.0005,
+  0.001,
+  0.002,
+  0.005,
+  0.01,
+  0.02,
+  0.05,
+  0.1,
+  0.2,
   0.5,
   1,
   2,
   5,
   10,
-  20,
-  50,
-  100,
-  200,
-  500,
-  1000,
-  2000,
-  5000,
-  10000,
-  30000
+  30
 ]
+
+/**
+ * Exported in seconds (the Prometheus base unit, as `promtool check metrics` demands), recorded in
+ * milliseconds like every duration inside the engine.
+ */
+const fromMillis = <S>(metric: Metric.Metric<number, S>): Metric.Metric<number, S> =>
+  Metric.mapInput(metric, (ms: number) => ms / 1000)
 
 /**
  * Request outcomes.
@@ -77,15 +85,15 @@ export const rejections = Metric.counter("adabatch_rejections_total", {
 })
 
 /**
- * Time from submit to completion, completed requests (ms).
+ * Time from submit to completion, completed requests (recorded in ms, exported in seconds).
  *
  * @since 0.1.0
  * @category metrics
  */
-export const requestLatency = Metric.histogram("adabatch_request_latency_ms", {
-  description: "Time from submit to result (ms)",
+export const requestLatency = fromMillis(Metric.histogram("adabatch_request_duration_seconds", {
+  description: "Time from submit to result (seconds)",
   boundaries: latencyBoundaries
-})
+}))
 
 /**
  * Quantiles of the request latency over the last minute (ms).
@@ -93,12 +101,12 @@ export const requestLatency = Metric.histogram("adabatch_request_latency_ms", {
  * @since 0.1.0
  * @category metrics
  */
-export const requestLatencyQuantiles = Metric.summary("adabatch_request_latency_quantiles_ms", {
-  description: "P50/P95/P99 of the time from submit to result over the last minute (ms)",
+export const requestLatencyQuantiles = fromMillis(Metric.summary("adabatch_request_duration_quantiles_seconds", {
+  description: "P50/P95/P99 of the time from submit to result over the last minute (seconds)",
   maxAge: "1 minute",
   maxSize: 4096,
   quantiles: [0.5, 0.95, 0.99]
-})
+}))
 
 /**
  * Time from submit to dispatch (ms).
@@ -106,10 +114,10 @@ export const requestLatencyQuantiles = Metric.summary("adabatch_request_latency_
  * @since 0.1.0
  * @category metrics
  */
-export const queueWait = Metric.histogram("adabatch_queue_wait_ms", {
-  description: "Time from submit to dispatch in a batch (ms)",
+export const queueWait = fromMillis(Metric.histogram("adabatch_queue_wait_seconds", {
+  description: "Time from submit to dispatch in a batch (seconds)",
   boundaries: latencyBoundaries
-})
+}))
 
 /**
  * Quantiles of the queue wait over the last minute (ms).
@@ -117,12 +125,12 @@ export const queueWait = Metric.histogram("adabatch_queue_wait_ms", {
  * @since 0.1.0
  * @category metrics
  */
-export const queueWaitQuantiles = Metric.summary("adabatch_queue_wait_quantiles_ms", {
-  description: "P50/P95/P99 of the time from submit to dispatch over the last minute (ms)",
+export const queueWaitQuantiles = fromMillis(Metric.summary("adabatch_queue_wait_quantiles_seconds", {
+  description: "P50/P95/P99 of the time from submit to dispatch over the last minute (seconds)",
   maxAge: "1 minute",
   maxSize: 4096,
   quantiles: [0.5, 0.95, 0.99]
-})
+}))
 
 /**
  * Items per batch.
@@ -152,10 +160,10 @@ export const batchCost = Metric.histogram("adabatch_batch_cost", {
  * @since 0.1.0
  * @category metrics
  */
-export const batchDuration = Metric.histogram("adabatch_batch_duration_ms", {
-  description: "Execution time of one batch (ms)",
+export const batchDuration = fromMillis(Metric.histogram("adabatch_batch_duration_seconds", {
+  description: "Execution time of one batch (seconds)",
   boundaries: latencyBoundaries
-})
+}))
 
 /**
  * Batch size / item cap in force, per batch.
@@ -239,9 +247,9 @@ export const policyMaxBatchCost = Metric.gauge("adabatch_policy_max_batch_cost",
  * @since 0.1.0
  * @category metrics
  */
-export const policyWait = Metric.gauge("adabatch_policy_wait_ms", {
-  description: "Wait chosen by the wait policy for the latest batch, from its oldest request (ms)"
-})
+export const policyWait = fromMillis(Metric.gauge("adabatch_policy_wait_seconds", {
+  description: "Wait chosen by the wait policy for the latest batch, from its oldest request (seconds)"
+}))
 
 /**
  * Recent arrival rate.

@@ -33,10 +33,13 @@ export const paddingRatio: Metric.Histogram<number> = Metric.histogram("adabatch
  * @since 0.1.0
  * @category metrics
  */
-export const tokenizationMs: Metric.Histogram<number> = Metric.histogram("adabatch_model_tokenization_ms", {
-  description: "Tokenization time per call (ms)",
-  boundaries: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100]
-})
+export const tokenizationMs: Metric.Metric<number, Metric.HistogramState> = Metric.mapInput(
+  Metric.histogram("adabatch_model_tokenization_seconds", {
+    description: "Tokenization time per call (recorded in ms, exported in seconds)",
+    boundaries: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100].map((ms) => ms / 1000)
+  }),
+  (ms: number) => ms / 1000
+)
 
 /**
  * Inference time of one batch in a worker (`session.run` plus pooling), in milliseconds, with a
@@ -45,10 +48,13 @@ export const tokenizationMs: Metric.Histogram<number> = Metric.histogram("adabat
  * @since 0.1.0
  * @category metrics
  */
-export const inferenceMs: Metric.Histogram<number> = Metric.histogram("adabatch_model_inference_ms", {
-  description: "Inference time per batch, measured in the worker (ms)",
-  boundaries: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000]
-})
+export const inferenceMs: Metric.Metric<number, Metric.HistogramState> = Metric.mapInput(
+  Metric.histogram("adabatch_model_inference_seconds", {
+    description: "Inference time per batch, measured in the worker (recorded in ms, exported in seconds)",
+    boundaries: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000].map((ms) => ms / 1000)
+  }),
+  (ms: number) => ms / 1000
+)
 
 /**
  * The inference-time histogram of one worker.
@@ -56,7 +62,7 @@ export const inferenceMs: Metric.Histogram<number> = Metric.histogram("adabatch_
  * @since 0.1.0
  * @category metrics
  */
-export const inferenceMsFor = (worker: number | "echo"): Metric.Histogram<number> =>
+export const inferenceMsFor = (worker: number | "echo"): Metric.Metric<number, Metric.HistogramState> =>
   Metric.withAttributes(inferenceMs, { worker: String(worker) })
 
 /**

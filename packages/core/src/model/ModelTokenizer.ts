@@ -195,7 +195,7 @@ export const encodeOne = (
 
 /**
  * Tokenizes a call's texts synchronously on the calling fiber and records the time spent in
- * `adabatch_model_tokenization_ms`. Fails with the first text that is too long (when `truncate` is
+ * `adabatch_model_tokenization_seconds`. Fails with the first text that is too long (when `truncate` is
  * false) or that the tokenizer rejects; `index` is the text's position in `texts`.
  *
  * @since 0.1.0

@@ -85,20 +85,20 @@ describe("metrics", () => {
         const name of [
           "adabatch_requests_total",
           "adabatch_rejections_total",
-          "adabatch_request_latency_ms_bucket",
-          "adabatch_request_latency_quantiles_ms",
-          "adabatch_queue_wait_ms_bucket",
-          "adabatch_queue_wait_quantiles_ms",
+          "adabatch_request_duration_seconds_bucket",
+          "adabatch_request_duration_quantiles_seconds",
+          "adabatch_queue_wait_seconds_bucket",
+          "adabatch_queue_wait_quantiles_seconds",
           "adabatch_batch_size_bucket",
           "adabatch_batch_cost_bucket",
-          "adabatch_batch_duration_ms_bucket",
+          "adabatch_batch_duration_seconds_bucket",
           "adabatch_batch_efficiency_bucket",
           "adabatch_queue_depth",
           "adabatch_queue_capacity",
           "adabatch_queue_utilisation",
           "adabatch_batches_in_flight",
           "adabatch_policy_max_batch_size",
-          "adabatch_policy_wait_ms",
+          "adabatch_policy_wait_seconds",
           "adabatch_arrival_rate"
         ]
       ) {
