@@ -158,6 +158,7 @@ export const batchSizeDistribution = (
  * @category charts
  */
 export const systemsThroughput = (
+  title: string,
   rows: ReadonlyArray<
     {
       readonly system: string
@@ -169,7 +170,7 @@ export const systemsThroughput = (
   >
 ): TopLevelSpec => ({
   ...base,
-  title: "Closed-loop throughput per system (256 callers; bar: median, rule: min-max over repeats)",
+  title,
   data: { values: [...rows] },
   facet: { column: { field: "input", type: "nominal", title: "inputs" } },
   spec: {

@@ -96,7 +96,10 @@ const safeSend = (send: Send, i: number): Promise<Outcome> => {
 /**
  * `concurrency` clients each send requests back to back, until `total` requests were sent or
  * `durationMs` passed (whichever is given; both: whichever comes first). Requests started within
- * the first `warmupMs` are not counted. Throughput is counted successes over the measured window.
+ * the first `warmupMs` are not counted in the outcomes and latencies. With a duration, throughput
+ * is the successes **completed inside** the window `[warmupMs, warmupMs + durationMs]` per second
+ * (requests still running at its end are awaited but not counted); with only a total, it is the
+ * successes over the time from the first to the last answer.
  *
  * @since 0.1.0
  * @category constructors
@@ -115,18 +118,25 @@ export const closedLoop = async (options: {
   if (!Number.isFinite(total) && !Number.isFinite(durationMs)) {
     throw new RangeError("closedLoop needs a request total or a duration")
   }
+  const timed = Number.isFinite(durationMs)
   const tally = new Tally()
   let next = 0
   const start = performance.now()
   const measureFrom = start + warmupMs
   const deadline = start + warmupMs + durationMs
   let cpuStart = warmupMs === 0 ? cpuMs() : Number.NaN
+  let cpuEnd = Number.NaN
   let windowStart = warmupMs === 0 ? start : Number.NaN
   let lastEnd = start
+  // with a duration: completion times of the successes that completed inside the window
+  const okTimes: Array<number> = []
   const client = async (): Promise<void> => {
     while (next < total) {
       const t0 = performance.now()
-      if (t0 >= deadline) return
+      if (t0 >= deadline) {
+        if (Number.isNaN(cpuEnd)) cpuEnd = cpuMs()
+        return
+      }
       if (Number.isNaN(windowStart) && t0 >= measureFrom) {
         windowStart = t0
         cpuStart = cpuMs()
@@ -138,13 +148,25 @@ export const closedLoop = async (options: {
         tally.add(outcome, t1 - t0)
         if (t1 > lastEnd) lastEnd = t1
       }
+      if (outcome === "ok" && t1 >= measureFrom && t1 <= deadline) okTimes.push(t1)
     }
   }
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, client))
   const end = Math.max(lastEnd, performance.now())
-  const elapsedMs = Number.isNaN(windowStart) ? 0 : end - windowStart
-  const cpu = Number.isNaN(cpuStart) ? 0 : cpuMs() - cpuStart
-  return finish("closed", tally, 0, elapsedMs, [], cpu)
+  if (Number.isNaN(cpuEnd)) cpuEnd = cpuMs()
+  const cpu = Number.isNaN(cpuStart) ? 0 : cpuEnd - cpuStart
+  if (!timed) {
+    const elapsedMs = Number.isNaN(windowStart) ? 0 : end - windowStart
+    return finish("closed", tally, 0, elapsedMs, [], cpu)
+  }
+  // the measured window is [measureFrom, deadline] (or shorter if the request total ran out)
+  const windowEnd = Math.min(deadline, end)
+  const elapsedMs = Math.max(0, windowEnd - measureFrom)
+  return {
+    ...finish("closed", tally, 0, elapsedMs, [], cpu),
+    throughput: windowRate(okTimes, elapsedMs),
+    generatorCpuShare: elapsedMs > 0 ? cpu / elapsedMs : 0
+  }
 }
 
 /**
@@ -255,6 +277,31 @@ export const sequential = async (options: {
     tally.add(outcome, performance.now() - t0)
   }
   return finish("sequential", tally, 0, performance.now() - start, [], cpuMs() - cpu0)
+}
+
+/**
+ * Successes per second inside a window, robust to batching: a batcher answers in bursts (one per
+ * batch), so counting answers in a short window is quantised by whole batches. The rate is taken
+ * between the first and the last answer of the window instead, not counting the first burst
+ * (answers within 1 ms of the first); with fewer than two bursts it falls back to count / window.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const windowRate = (completionTimes: ReadonlyArray<number>, windowMs: number): number => {
+  const n = completionTimes.length
+  if (n === 0 || windowMs <= 0) return 0
+  let first = Number.POSITIVE_INFINITY
+  let last = Number.NEGATIVE_INFINITY
+  for (const t of completionTimes) {
+    if (t < first) first = t
+    if (t > last) last = t
+  }
+  let after = 0
+  for (const t of completionTimes) if (t > first + 1) after++
+  const span = last - first
+  if (after === 0 || span <= 1) return (n * 1000) / windowMs
+  return (after * 1000) / span
 }
 
 const finish = (

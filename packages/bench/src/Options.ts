@@ -68,8 +68,10 @@ export interface BenchOptions {
   readonly seqs: ReadonlyArray<number>
   /** Batch sizes of the model ceiling curve. */
   readonly batches: ReadonlyArray<number>
-  /** Input sets of the systems and load scenarios. */
+  /** Input sets of the systems scenario. */
   readonly inputs: ReadonlyArray<InputKind>
+  /** Input sets of the load scenario. */
+  readonly loadInputs: ReadonlyArray<InputKind>
   readonly systems: ReadonlyArray<SystemName>
   /** Item caps of the fixed-policy variants (each `groupedWithin(cap, fixedWaitMs)`-style). */
   readonly fixedSizes: ReadonlyArray<number>
@@ -127,6 +129,7 @@ const presets: Readonly<
     seqs: [16],
     batches: [1, 8],
     inputs: ["short"],
+    loadInputs: ["short"],
     systems: systemNames,
     fixedSizes: [32],
     fixedWaitMs: 5,
@@ -138,14 +141,15 @@ const presets: Readonly<
   },
   quick: {
     seqs: [16, 128],
-    batches: [1, 4, 8, 16, 32, 64],
-    inputs: ["mix"],
+    batches: [1, 4, 8, 16, 32],
+    inputs: ["short"],
+    loadInputs: ["short"],
     systems: systemNames,
     fixedSizes: [32],
     fixedWaitMs: 5,
     loads: [25, 75, 120],
-    seconds: 1.5,
-    loadSeconds: 1.5,
+    seconds: 1.2,
+    loadSeconds: 1,
     repeats: 3,
     idleRequests: 50
   },
@@ -153,6 +157,7 @@ const presets: Readonly<
     seqs: [16, 64, 128],
     batches: [1, 2, 4, 8, 16, 32, 64, 128],
     inputs: inputKinds,
+    loadInputs: inputKinds,
     systems: systemNames,
     fixedSizes: [8, 32, 64],
     fixedWaitMs: 5,
@@ -189,13 +194,14 @@ Selection:
   --threads N          intra-op threads per worker (default: the model layer's default)
   --seq LIST           sequence lengths of the model ceiling curve (e.g. 16,128)
   --batches LIST       batch sizes of the model ceiling curve (e.g. 1,4,8,16,32,64)
-  --inputs LIST        input sets for systems/load: short (~16 tokens), long (~128), mix (English sentences)
+  --inputs LIST        input sets of the systems comparison: short (~16 tokens), long (~128), mix (English text)
+  --load-inputs LIST   input sets of the latency-vs-load curves (quick: short; full: all three)
   --fixed LIST         item caps of the fixed-policy variants (e.g. 8,32,64)
   --loads LIST         offered load, % of measured capacity (e.g. 10,50,90,120)
 
 Timing:
-  --seconds S          measured seconds per window (quick 1.5, full 3)
-  --load-seconds S     measured seconds per open-loop window of the load scenario (quick 1.5, full 2)
+  --seconds S          measured seconds per window (quick 1.2, full 3)
+  --load-seconds S     measured seconds per open-loop window of the load scenario (quick 1, full 2)
   --repeats N          interleaved repeats; ratios are reported as min / median / max (quick 3, full 3)
   --idle N             single requests in the idle-latency test
 
@@ -266,6 +272,7 @@ export const parse = (argv: ReadonlyArray<string>): BenchOptions => {
         seq: { type: "string" },
         batches: { type: "string" },
         inputs: { type: "string" },
+        "load-inputs": { type: "string" },
         fixed: { type: "string" },
         loads: { type: "string" },
         seconds: { type: "string" },
@@ -317,6 +324,7 @@ export const parse = (argv: ReadonlyArray<string>): BenchOptions => {
     seqs: numbers("seq", values.seq, 1) ?? base.seqs,
     batches: numbers("batches", values.batches, 1) ?? base.batches,
     inputs: oneOf("inputs", values.inputs, inputKinds) ?? base.inputs,
+    loadInputs: oneOf("load-inputs", values["load-inputs"], inputKinds) ?? base.loadInputs,
     systems: oneOf("systems", values.systems, systemNames) ?? base.systems,
     fixedSizes: numbers("fixed", values.fixed, 1) ?? base.fixedSizes,
     fixedWaitMs: base.fixedWaitMs,

@@ -1,1 +1,74 @@
-export const x = 1
+/**
+ * `@adabatch/bench`: the benchmarks behind every speed claim of adabatch. Run with `pnpm bench`
+ * (quick) or `pnpm bench --full`; see `pnpm bench --help`.
+ *
+ * - statistics and load: {@link Stats}, {@link Random}, {@link Arrivals}, {@link Load},
+ *   {@link HttpClient}, {@link HttpSend}, {@link Prometheus};
+ * - what is measured against: {@link ModelCeiling}, {@link EngineCeiling}, {@link ChildServer}
+ *   and the baselines ({@link Original}, {@link TeiStyle}, {@link DataLoaderSystem},
+ *   {@link Unbatched}), gathered with adabatch's own systems in {@link Systems};
+ * - running and reporting: {@link Options}, {@link Runner}, {@link Report}, {@link Summary},
+ *   {@link Charts}, {@link Progress}, {@link Machine}.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Arrivals from "./Arrivals.js"
+/** @since 0.1.0 */
+export * as DataLoaderSystem from "./baselines/DataLoaderSystem.js"
+/** @since 0.1.0 */
+export * as Fifo from "./baselines/Fifo.js"
+/** @since 0.1.0 */
+export * as Original from "./baselines/Original.js"
+/** @since 0.1.0 */
+export * as Overloaded from "./baselines/Overloaded.js"
+/** @since 0.1.0 */
+export * as TeiStyle from "./baselines/TeiStyle.js"
+/** @since 0.1.0 */
+export * as Unbatched from "./baselines/Unbatched.js"
+/** @since 0.1.0 */
+export * as Charts from "./Charts.js"
+/** @since 0.1.0 */
+export * as ChildServer from "./ChildServer.js"
+/** @since 0.1.0 */
+export * as EngineCeiling from "./EngineCeiling.js"
+/** @since 0.1.0 */
+export * as Env from "./Env.js"
+/** @since 0.1.0 */
+export * as HttpClient from "./HttpClient.js"
+/** @since 0.1.0 */
+export * as HttpSend from "./HttpSend.js"
+/** @since 0.1.0 */
+export * as Inputs from "./Inputs.js"
+/** @since 0.1.0 */
+export * as Load from "./Load.js"
+/** @since 0.1.0 */
+export * as Machine from "./Machine.js"
+/** @since 0.1.0 */
+export * as ModelCeiling from "./ModelCeiling.js"
+/** @since 0.1.0 */
+export * as Options from "./Options.js"
+/** @since 0.1.0 */
+export * as Progress from "./Progress.js"
+/** @since 0.1.0 */
+export * as Prometheus from "./Prometheus.js"
+/** @since 0.1.0 */
+export * as Random from "./Random.js"
+/** @since 0.1.0 */
+export * as Report from "./Report.js"
+/** @since 0.1.0 */
+export * as Runner from "./Runner.js"
+/** @since 0.1.0 */
+export * as Stats from "./Stats.js"
+/** @since 0.1.0 */
+export * as Summary from "./Summary.js"
+/** @since 0.1.0 */
+export * as Systems from "./Systems.js"
+/** @since 0.1.0 */
+export * as Wrk from "./Wrk.js"
+
+/**
+ * @since 0.1.0
+ */
+export const version = "0.1.0"

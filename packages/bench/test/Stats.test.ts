@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Arrivals from "../src/Arrivals.js"
+import * as Load from "../src/Load.js"
 import * as Random from "../src/Random.js"
 import * as Stats from "../src/Stats.js"
 
@@ -105,5 +106,23 @@ describe("Arrivals", () => {
   it("rejects a non-positive rate", () => {
     expect(() => Arrivals.poisson({ ratePerSecond: 0, durationMs: 10, seed: 1 })).toThrow(RangeError)
     expect(Arrivals.constant({ ratePerSecond: 100, durationMs: 50 })).toEqual(Float64Array.from([0, 10, 20, 30, 40]))
+  })
+})
+
+describe("Load.windowRate", () => {
+  it("measures a bursty (batched) answer stream between its first and last burst", () => {
+    // bursts of 32 answers every 100 ms, from t = 50 to t = 950: 10 bursts in a 1,000 ms window
+    const times = Array.from({ length: 10 }, (_, b) => Array.from({ length: 32 }, () => 50 + b * 100)).flat()
+    // 9 bursts after the first, over 900 ms: 320 / s, whereas count / window gives 320 only by luck of phase
+    expect(Load.windowRate(times, 1000)).toBeCloseTo(320, 6)
+    // the same stream seen through a window that holds 2 bursts
+    expect(Load.windowRate(times.filter((t) => t <= 150), 200)).toBeCloseTo(320, 6)
+  })
+
+  it("matches count / window for a steady stream and falls back with one burst", () => {
+    const steady = Array.from({ length: 1000 }, (_, i) => i + 0.5)
+    expect(Load.windowRate(steady, 1000)).toBeCloseTo(1000, -1)
+    expect(Load.windowRate([5, 5, 5], 1000)).toBe(3)
+    expect(Load.windowRate([], 1000)).toBe(0)
   })
 })

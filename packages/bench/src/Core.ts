@@ -1,0 +1,122 @@
+/**
+ * Everything the benchmark takes from `@adabatch/core` and `@adabatch/server`, in one place.
+ *
+ * @since 0.1.0
+ */
+import {
+  Batcher,
+  BatchSizePolicy,
+  BuiltinModel,
+  Embedder,
+  EmbeddingModel,
+  ModelError,
+  ModelSource,
+  QueuePolicy,
+  WaitPolicy
+} from "@adabatch/core"
+import { Engine, ServerConfig } from "@adabatch/server"
+import { Context, Effect, Layer, type Scope } from "effect"
+import * as Os from "node:os"
+
+export {
+  /** @since 0.1.0 */
+  Batcher,
+  /** @since 0.1.0 */
+  BatchSizePolicy,
+  /** @since 0.1.0 */
+  Engine,
+  /** @since 0.1.0 */
+  QueuePolicy,
+  /** @since 0.1.0 */
+  ServerConfig,
+  /** @since 0.1.0 */
+  WaitPolicy
+}
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export const ModelLoadError = ModelError.ModelLoadError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type ModelLoadError = ModelError.ModelLoadError
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type EmbeddingModelService = EmbeddingModel.EmbeddingModel["Service"]
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type EmbedderService = Embedder.Embedder["Service"]
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Encoded = EmbeddingModel.Encoded
+
+/**
+ * Generates (once) and returns the directory of a built-in model.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const ensureBuiltinModel = (name: "default" | "tiny"): Effect.Effect<string, ModelLoadError> =>
+  BuiltinModel.ensureBuiltinModel(name)
+
+/**
+ * The English corpus of the realistic input mix.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const englishSentences: ReadonlyArray<string> = BuiltinModel.englishSentences
+
+/**
+ * Cores available to this process.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const availableCores = (): number => Os.availableParallelism()
+
+/**
+ * Builds the model the server configuration names (in the current scope).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const modelFor = (options: {
+  readonly model: string
+  readonly workers?: number | undefined
+  readonly intraOpNumThreads?: number | undefined
+  readonly reuseInputBuffers?: boolean | undefined
+}): Effect.Effect<EmbeddingModelService, ModelLoadError, Scope.Scope> =>
+  Layer.build(ModelSource.layer(options)).pipe(
+    Effect.map((context) => Context.get(context, EmbeddingModel.EmbeddingModel))
+  )
+
+/**
+ * Builds the `Embedder` the server would build from `config` (in the current scope), on `model`
+ * when given (else on the model `config.model` names).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const embedderFor = (
+  config: ServerConfig.ServerConfig,
+  model?: EmbeddingModelService
+): Effect.Effect<EmbedderService, ModelLoadError, Scope.Scope> =>
+  Layer.build(
+    model === undefined
+      ? Engine.layer(config)
+      : Engine.layer(config, Layer.succeed(EmbeddingModel.EmbeddingModel, model))
+  ).pipe(Effect.map((context) => Context.get(context, Embedder.Embedder)))
