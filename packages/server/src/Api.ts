@@ -167,7 +167,6 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
       return Effect.fail(tooLarge(Number(length)))
     }
     return request.text.pipe(
-      Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBody),
       Effect.mapError((e) =>
         e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
           ? tooLarge(undefined)
@@ -384,6 +383,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
 
   const dispatch = (
     request: Request,
+    headers: Headers.Headers,
     start: number
   ): { readonly route: string; readonly response: Effect.Effect<Response> } => {
     const url = request.url
@@ -417,7 +417,6 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
         ))
       }
     }
-    const headers = request.headers
     if (route.auth && checkKey !== undefined) {
       const refusal = checkKey(headers["authorization"])
       if (refusal !== undefined) {
@@ -449,11 +448,31 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     }
   }
 
+  /** While draining, every response asks the client to close the connection (and reconnect elsewhere). */
+  const closeWhileDraining = (response: Response): Response =>
+    state.phase._tag === "Draining" ? HttpServerResponse.setHeader(response, "connection", "close") : response
+
+  /**
+   * Whether the request carries a body that can still be read within the limit. Such a body is read
+   * (and dropped) before an error is answered: closing a connection with unread input makes the
+   * kernel reset it, and the client could lose the answer.
+   */
+  const hasReadableBody = (headers: Headers.Headers): boolean => {
+    const length = headers["content-length"]
+    if (length === undefined) return headers["transfer-encoding"] !== undefined
+    const n = Number(length)
+    return n > 0 && n <= config.payloadLimit
+  }
+
   return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const start = performance.now()
     state.enter()
-    const { response, route } = dispatch(request, start)
-    return Effect.onExit(response, (exit) => {
+    const headers = request.headers
+    const { response, route } = dispatch(request, headers, start)
+    const answered = hasReadableBody(headers)
+      ? Effect.flatMap(response, (r) => Effect.as(Effect.ignore(request.arrayBuffer), closeWhileDraining(r)))
+      : Effect.map(response, closeWhileDraining)
+    return Effect.onExit(answered, (exit) => {
       state.leave()
       return HttpMetrics.recordRequest(
         route,
@@ -462,5 +481,8 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
         (performance.now() - start) / 1000
       )
     })
-  }).pipe(Effect.interruptible)
+  }).pipe(
+    Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBody),
+    Effect.interruptible
+  )
 }

@@ -6,22 +6,31 @@
  * with its path and reason. One line is logged when ready, with the address and the model.
  *
  * Shutdown (closing the scope, e.g. on SIGTERM/SIGINT through `NodeRuntime.runMain`):
- * 1. the server is marked draining: new requests get 503 with `Retry-After` and
- *    `Connection: close`, and `/ready` answers 503;
+ * 1. the server is marked draining: it takes no new work (new requests get 503 with
+ *    `Retry-After`), every response from now on carries `Connection: close`, and `/ready` answers
+ *    503;
  * 2. the engine drains: queued and in-flight inputs are still computed for up to the drain timeout;
  *    what is left then fails with `ShuttingDown` (503);
- * 3. the server waits until every request it accepted has its answer written (up to 5 s more);
- * 4. the socket is closed.
+ * 3. once every accepted request has its answer, the socket stops listening, requests already
+ *    received on open connections are answered (503), idle connections are closed, and the server
+ *    waits up to 5 s for the others to finish before closing them.
+ *
+ * The socket keeps listening while the engine drains, so a client that connects meanwhile gets a
+ * definite 503 rather than a connection error, and Node's `server.close()` is not used: it destroys
+ * connections whose request is received but not yet parsed (and closing the listener while the
+ * event loop is busy resets connections still in the accept backlog), so clients would see resets
+ * for requests the server had accepted.
  *
  * @since 0.1.0
  */
 import type { ModelError } from "@adabatch/core"
 import { Embedder, type EmbeddingModel } from "@adabatch/core"
 import { NodeHttpServer } from "@effect/platform-node"
-import { type Cause, Context, Effect, Exit, Layer, Scope } from "effect"
+import { type Cause, Context, Deferred, Duration, Effect, Exit, Layer, Scope } from "effect"
 import { HttpServer, type HttpServerError } from "effect/http"
 import { NetAddress } from "effect/net"
-import { createServer } from "node:http"
+import * as Http from "node:http"
+import * as Net from "node:net"
 import * as Api from "./Api.js"
 import * as Engine from "./Engine.js"
 import type { ServerConfig } from "./ServerConfig.js"
@@ -43,6 +52,11 @@ export interface Options {
   readonly embedder?: Layer.Layer<Embedder.Embedder, ModelError.ModelLoadError> | undefined
   /** Log the ready line (default `true`). */
   readonly logReady?: boolean | undefined
+  /**
+   * Called once the socket listens, before the model is loaded (requests get 503 `model_loading`
+   * until it is).
+   */
+  readonly onListening?: ((address: { readonly url: string; readonly port: number }) => void) | undefined
 }
 
 /**
@@ -68,8 +82,44 @@ export interface RunningServer {
  */
 export type StartError = ModelError.ModelLoadError | HttpServerError.ServeError
 
-/** Time for already-answered requests to finish writing once the engine has drained. */
-const writeGraceMs = 5_000
+/** Time for answered requests to finish writing, and for open connections to end, after the drain. */
+const closeGrace = Duration.seconds(5)
+
+/** One turn of the event loop, a poll phase included (connections accepted, input read and parsed). */
+const nextTurn = Effect.callback<void>((resume) => {
+  setImmediate(() => setImmediate(() => resume(Effect.void)))
+})
+
+const bounded = <A>(effect: Effect.Effect<A>) =>
+  effect.pipe(Effect.timeoutOrElse({ duration: closeGrace, orElse: () => Effect.void }))
+
+/**
+ * Shutdown step 3, once the engine has drained. Node accepts about one connection per event-loop
+ * turn while it is busy, so under load several connected clients can still wait in the accept
+ * backlog: they are accepted (and answered 503) before the listener closes, since closing it would
+ * reset them.
+ */
+const closeConnections = (node: Http.Server, state: ServerState, connections: () => number) =>
+  Effect.gen(function*() {
+    state.phase = { _tag: "Draining" }
+    yield* bounded(state.awaitIdle)
+    const deadline = Date.now() + Duration.toMillis(closeGrace)
+    let seen = -1
+    while (connections() !== seen && Date.now() < deadline) {
+      seen = connections()
+      yield* nextTurn
+    }
+    const closed = Deferred.makeUnsafe<void>()
+    if (node.listening) Net.Server.prototype.close.call(node, () => Deferred.doneUnsafe(closed, Effect.void))
+    else Deferred.doneUnsafe(closed, Effect.void)
+    // Requests already sent on open connections reach the handler (and get 503 and Connection: close).
+    yield* nextTurn
+    yield* nextTurn
+    yield* bounded(state.awaitIdle)
+    node.closeIdleConnections()
+    yield* bounded(Deferred.await(closed))
+    node.closeAllConnections()
+  })
 
 /**
  * Starts the server in the current scope; closing the scope drains and stops it.
@@ -83,15 +133,15 @@ export const make = (
 ): Effect.Effect<RunningServer, StartError, Scope.Scope> =>
   Effect.gen(function*() {
     const state = new ServerState()
-    const server = yield* NodeHttpServer.make(() => {
-      const s = createServer()
-      // Longer than the usual 60 s idle timeout of load balancers, so they close first.
-      s.keepAliveTimeout = 65_000
-      return s
-    }, {
+    const node = Http.createServer()
+    // Longer than the usual 60 s idle timeout of load balancers, so they close first.
+    node.keepAliveTimeout = 65_000
+    let accepted = 0
+    node.on("connection", () => void accepted++)
+    const server = yield* NodeHttpServer.make(() => node, {
       port: config.port,
       host: config.host,
-      gracefulShutdownTimeout: `${writeGraceMs} millis`
+      disablePreemptiveShutdown: true
     })
     yield* server.serve(Api.make({ config, state }))
     const address = server.address
@@ -100,17 +150,16 @@ export const make = (
     }
     const host = NetAddress.formatIp(address.address)
     const url = HttpServer.formatAddress(address)
+    options.onListening?.({ url, port: address.port })
 
-    // Runs after the engine has drained, before the socket closes (finalizers run in reverse).
-    yield* Effect.addFinalizer(() =>
-      state.awaitIdle.pipe(Effect.timeoutOrElse({ duration: `${writeGraceMs} millis`, orElse: () => Effect.void }))
-    )
+    // Shutdown step 3, after the engine has drained (finalizers run in reverse order).
+    yield* Effect.addFinalizer(() => closeConnections(node, state, () => accepted))
 
     const embedderLayer = options.embedder ?? Engine.layer(config, options.model)
     const context = yield* Layer.build(embedderLayer)
     const embedder = Context.get(context, Embedder.Embedder)
     state.phase = { _tag: "Ready", embedder }
-    // Runs first on shutdown.
+    // Shutdown step 1.
     yield* Effect.addFinalizer(() => Effect.sync(() => void (state.phase = { _tag: "Draining" })))
 
     const model = embedder.info

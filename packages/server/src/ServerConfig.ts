@@ -417,7 +417,8 @@ const finish = (values: Record<string, unknown>): Result.Result<ServerConfig, Co
 
 /**
  * Reads the configuration from environment variables and command-line arguments (without the
- * `node` and script entries). Flags win over the environment; an empty variable counts as unset.
+ * `node` and script entries). Flags win over the environment (a variable is not even read when its
+ * flag is given); an empty variable counts as unset.
  * Flags take `--name value` or `--name=value`; boolean flags also take a bare `--name` (true) or
  * `--no-name` (false).
  *
@@ -431,21 +432,6 @@ export const parse = (
   if (argv.includes("--help") || argv.includes("-h")) return Result.succeed({ _tag: "Help" })
   if (argv.includes("--version") || argv.includes("-v")) return Result.succeed({ _tag: "Version" })
   const values: Record<string, unknown> = {}
-  for (const s of settings) {
-    const text = env[s.env]
-    if (text === undefined || text === "") continue
-    const parsed = s.parse(text)
-    if (Result.isFailure(parsed)) {
-      return Result.fail(
-        new ConfigError({
-          source: `environment variable ${s.env}`,
-          value: s.key === "apiKey" ? "<redacted>" : text,
-          expected: parsed.failure
-        })
-      )
-    }
-    values[s.key] = parsed.success
-  }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     if (!arg.startsWith("--")) {
@@ -497,6 +483,21 @@ export const parse = (
       return Result.fail(
         new ConfigError({
           source: `flag ${name}`,
+          value: s.key === "apiKey" ? "<redacted>" : text,
+          expected: parsed.failure
+        })
+      )
+    }
+    values[s.key] = parsed.success
+  }
+  for (const s of settings) {
+    const text = env[s.env]
+    if (text === undefined || text === "" || s.key in values) continue
+    const parsed = s.parse(text)
+    if (Result.isFailure(parsed)) {
+      return Result.fail(
+        new ConfigError({
+          source: `environment variable ${s.env}`,
           value: s.key === "apiKey" ? "<redacted>" : text,
           expected: parsed.failure
         })

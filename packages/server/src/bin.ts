@@ -8,9 +8,7 @@
  *
  * @since 0.1.0
  */
-import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Exit, Layer, Result } from "effect"
-import * as Server from "./Server.js"
 import * as ServerConfig from "./ServerConfig.js"
 
 const program = "adabatch-server"
@@ -41,6 +39,8 @@ switch (command.success._tag) {
     break
   case "Serve": {
     const config = command.success.config
+    // Loaded only to serve, so --help and configuration errors answer at once.
+    const [{ NodeRuntime }, Server] = await Promise.all([import("@effect/platform-node"), import("./Server.js")])
     const main = Layer.launch(Server.layer(config)).pipe(
       Effect.tapCause((cause) =>
         Cause.hasInterruptsOnly(cause)

@@ -133,6 +133,11 @@ describe("ServerConfig", () => {
     expect(failure({}, ["serve"]).message).toContain("flags start with --")
     // the flag's error wins even when the environment is valid
     expect(failure({ ADABATCH_OVERFLOW: "reject" }, ["--overflow=drop"]).source).toBe("flag --overflow")
+    // a flag replaces an invalid variable, which is then not read at all
+    expect(serve({ ADABATCH_OVERFLOW: "drop", PORT: "x" }, ["--overflow", "backpressure", "--port=1"])).toMatchObject({
+      overflow: "backpressure",
+      port: 1
+    })
   })
 
   it("never echoes an API key in an error", () => {

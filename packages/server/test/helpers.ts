@@ -75,6 +75,8 @@ export interface ModelProbe {
   readonly layer: Layer.Layer<EmbeddingModel.EmbeddingModel, ModelError.ModelLoadError>
   /** Inputs computed so far. */
   readonly computed: () => number
+  /** Whether an input with exactly the tokens of `text` was computed. */
+  readonly wasComputed: (text: string) => boolean
   /** Batches that reached the model (before the gate). */
   readonly batches: () => number
   /** Closes the gate: later batches wait until `open`. */
@@ -86,10 +88,13 @@ export const probe = (options: { readonly model?: string; readonly poison?: stri
   const gate = Latch.makeUnsafe(true)
   let computed = 0
   let batches = 0
+  const seen = new Set<string>()
+  let model: EmbeddingModel.EmbeddingModel["Service"] | undefined
   const layer = Layer.effect(
     EmbeddingModel.EmbeddingModel,
     Effect.gen(function*() {
       const inner = yield* EmbeddingModel.EmbeddingModel
+      model = inner
       let poisonId: number | undefined = undefined
       if (options.poison !== undefined) {
         const [p, ok] = yield* Effect.orDie(inner.tokenize([options.poison, "ok"], { truncate: true }))
@@ -107,6 +112,7 @@ export const probe = (options: { readonly model?: string; readonly poison?: stri
                     return Effect.fail(new ModelError.InferenceFailed({ reason: "poisoned input" }))
                   }
                   computed += batch.length
+                  for (const e of batch) seen.add(e.ids.join(","))
                   return inner.embedBatch(batch)
                 })
               )
@@ -118,6 +124,11 @@ export const probe = (options: { readonly model?: string; readonly poison?: stri
   return {
     layer,
     computed: () => computed,
+    wasComputed: (text) => {
+      if (model === undefined) throw new Error("the model is not built yet")
+      const [encoded] = Effect.runSync(Effect.orDie(model.tokenize([text], { truncate: true })))
+      return seen.has(encoded!.ids.join(","))
+    },
     batches: () => batches,
     close: () => void gate.closeUnsafe(),
     open: () => void gate.openUnsafe()
