@@ -163,7 +163,7 @@ const presets: Readonly<
     fixedWaitMs: 5,
     loads: [10, 25, 50, 75, 90, 100, 120],
     seconds: 3,
-    loadSeconds: 2,
+    loadSeconds: 1.5,
     repeats: 3,
     idleRequests: 200
   }
@@ -201,7 +201,7 @@ Selection:
 
 Timing:
   --seconds S          measured seconds per window (quick 1.2, full 3)
-  --load-seconds S     measured seconds per open-loop window of the load scenario (quick 1, full 2)
+  --load-seconds S     measured seconds per open-loop window of the load scenario (quick 1, full 1.5)
   --repeats N          interleaved repeats; ratios are reported as min / median / max (quick 3, full 3)
   --idle N             single requests in the idle-latency test
 

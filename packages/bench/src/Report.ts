@@ -88,8 +88,19 @@ export const make = (results: Results, chartDir = "."): Report => {
       "."
   )
   md.push("")
-  md.push(`Machine: ${Machine.summary(results.machine)}.`)
+  md.push(
+    `Machine: ${Machine.summary(results.machine)}; at the end ${(results.loadAverageEnd ?? []).join(" / ")}.`
+  )
   md.push("")
+  const busiest = Math.max(results.machine.loadAverage[0] ?? 0, results.loadAverageEnd?.[0] ?? 0)
+  if (busiest > results.machine.logicalCpus * 0.75) {
+    md.push(
+      `**Warning: the machine was busy** (1-minute load average up to ${busiest} on ${results.machine.logicalCpus} ` +
+        "CPUs, other work running beside the benchmark). Absolute figures are depressed and noisy; ratios within a " +
+        "repeat are affected less, but look at their spread."
+    )
+    md.push("")
+  }
   md.push(
     `Regenerate: \`pnpm bench${o.preset === "full" ? " --full" : ""}\` (this report) or \`pnpm bench:docs\` ` +
       `(full run written to docs/benchmarks.md). Raw samples: results.json.`
@@ -275,7 +286,8 @@ export const make = (results: Results, chartDir = "."): Report => {
         "mean latency",
         "time / request",
         "total",
-        "failures"
+        "failures",
+        "generator CPU"
       ],
       x.throughput.map((t) => {
         const f = originalFigures.throughput.find((q) => q.requests === t.requests)
@@ -286,7 +298,8 @@ export const make = (results: Results, chartDir = "."): Report => {
           `${num(Stats.median(t.meanLatencyMs))} ms`,
           `${num(Stats.median(t.timePerRequestMs))} ms (original ${f === undefined ? "-" : num(f.meanLatencyMs)} ms)`,
           `${num(Stats.median(t.totalSeconds))} s`,
-          String(t.failures.reduce((a, b) => a + b, 0))
+          String(t.failures.reduce((a, b) => a + b, 0)),
+          pct(Stats.median(t.generatorCpuShare))
         ]
       })
     ))
@@ -474,6 +487,16 @@ export const make = (results: Results, chartDir = "."): Report => {
         ])
       ))
       md.push("")
+      const lags = points.flatMap((p) => p.windows.map((w) => w.lagP99Ms)).filter(Number.isFinite)
+      if (lags.length > 0) {
+        md.push(
+          `Generator check: in every window the generator sent 99 % of its requests within ` +
+            `${num(Math.max(...lags))} ms of their planned time (worst window; median window ${
+              num(Stats.median(lags))
+            } ms).`
+        )
+        md.push("")
+      }
       const curve: Array<Charts.LatencyPoint> = points.flatMap((p) => [
         {
           system: p.system,

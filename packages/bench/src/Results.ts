@@ -26,6 +26,8 @@ export interface Results {
   readonly durationSeconds: number
   readonly options: BenchOptions
   readonly machine: Machine
+  /** 1/5/15-minute load averages when the run ended. */
+  readonly loadAverageEnd: ReadonlyArray<number>
   readonly model: {
     readonly name: string
     readonly dir: string | undefined

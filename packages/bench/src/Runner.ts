@@ -6,6 +6,7 @@
  */
 import { Cause, Effect, Exit } from "effect"
 import * as Fs from "node:fs"
+import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Charts from "./Charts.js"
 import * as Env from "./Env.js"
@@ -113,6 +114,7 @@ export const run = (options: BenchOptions, progress: Progress.Progress): Effect.
       durationSeconds: (finished.getTime() - started.getTime()) / 1000,
       options,
       machine,
+      loadAverageEnd: Os.loadavg().map((x) => Math.round(x * 100) / 100),
       model: {
         name: env.model.name,
         dir: env.model.dir,

@@ -7,7 +7,8 @@
  * So the 0-quantile is the minimum, the 1-quantile the maximum and the 0.5-quantile the usual median.
  * The standard deviation is the sample one (divisor `n - 1`).
  *
- * Every function here is pure and never mutates its input.
+ * Every function here is pure and never mutates its input. `NaN` samples (a window that measured
+ * nothing) are ignored.
  *
  * @since 0.1.0
  */
@@ -50,7 +51,8 @@ export interface Spread {
  * @since 0.1.0
  * @category utils
  */
-export const sorted = (samples: ReadonlyArray<number>): Array<number> => [...samples].sort((a, b) => a - b)
+export const sorted = (samples: ReadonlyArray<number>): Array<number> =>
+  samples.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b)
 
 /**
  * The `p`-quantile (`0 <= p <= 1`) of samples that are **already sorted** ascending, by linear
@@ -97,10 +99,14 @@ export const median = (samples: ReadonlyArray<number>): number => quantileSorted
  * @category utils
  */
 export const mean = (samples: ReadonlyArray<number>): number => {
-  if (samples.length === 0) return Number.NaN
   let sum = 0
-  for (const x of samples) sum += x
-  return sum / samples.length
+  let n = 0
+  for (const x of samples) {
+    if (Number.isNaN(x)) continue
+    sum += x
+    n++
+  }
+  return n === 0 ? Number.NaN : sum / n
 }
 
 /**
@@ -110,12 +116,13 @@ export const mean = (samples: ReadonlyArray<number>): number => {
  * @category utils
  */
 export const stdDev = (samples: ReadonlyArray<number>): number => {
-  const n = samples.length
+  const xs = samples.filter((x) => !Number.isNaN(x))
+  const n = xs.length
   if (n === 0) return Number.NaN
   if (n === 1) return 0
-  const m = mean(samples)
+  const m = mean(xs)
   let acc = 0
-  for (const x of samples) acc += (x - m) * (x - m)
+  for (const x of xs) acc += (x - m) * (x - m)
   return Math.sqrt(acc / (n - 1))
 }
 

@@ -126,3 +126,12 @@ describe("Load.windowRate", () => {
     expect(Load.windowRate([], 1000)).toBe(0)
   })
 })
+
+describe("Stats with missing windows", () => {
+  it("ignores NaN samples (a window that measured nothing)", () => {
+    expect(Stats.median([Number.NaN, 3, 1])).toBe(2)
+    expect(Stats.mean([Number.NaN, 3, 1])).toBe(2)
+    expect(Stats.stdDev([Number.NaN, 1, 3])).toBeCloseTo(Math.SQRT2, 12)
+    expect(Stats.distribution([Number.NaN]).count).toBe(0)
+  })
+})

@@ -67,7 +67,7 @@ const MiB = 1024 * 1024
  */
 export const plannedSeconds = (env: Env): number => 2 * env.options.repeats * (windowSeconds(env) + 0.5) + 3
 
-const windowSeconds = (env: Env) => env.options.seconds * 2
+const windowSeconds = (env: Env) => Math.max(3, env.options.seconds * 2.5)
 
 const inputBufferBytes = Effect.map(
   PrometheusMetrics.format(),
