@@ -1,0 +1,83 @@
+import { Encoding } from "@adabatch/server"
+import { describe, expect, it } from "@effect/vitest"
+import * as fc from "fast-check"
+
+const bitsToFloat = (bits: number): number => {
+  const view = new DataView(new ArrayBuffer(4))
+  view.setUint32(0, bits >>> 0)
+  return view.getFloat32(0)
+}
+
+describe("Encoding", () => {
+  it("writes every finite float32 so that it parses back to exactly the same float32", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), (bits) => {
+        const x = bitsToFloat(bits)
+        if (!Number.isFinite(x)) return true
+        const text = Encoding.floatText(x)
+        return Math.fround(JSON.parse(text)) === x && text.length <= 15
+      }),
+      { numRuns: 200_000 }
+    )
+  })
+
+  it("writes the short forms", () => {
+    const cases: Array<[number, string]> = [
+      [0, "0"],
+      [-0, "0"],
+      [1, "1"],
+      [-0.25, "-0.25"],
+      [0.5, "0.5"],
+      [100, "100"],
+      [123456792, "123456792"],
+      [1e9, "1e9"],
+      [0.1, "0.100000001"],
+      [0.000123, "0.000123000005"],
+      [1.5e-7, "1.50000005e-7"],
+      [3.4028234663852886e38, "3.40282347e38"],
+      [1.401298464324817e-45, "1.40129846e-45"],
+      [1.1754943508222875e-38, "1.17549435e-38"]
+    ]
+    for (const [x, text] of cases) expect(Encoding.floatText(x), String(x)).toBe(text)
+  })
+
+  it("writes matrices as JSON and refuses non-finite values", () => {
+    const vectors = [new Float32Array([0.5, -1, 2.5e-9]), new Float32Array([3])]
+    const text = Buffer.from(Encoding.matrixJson(vectors)).toString()
+    // nine significant digits: the float32 nearest 2.5e-9 is 2.4999999846e-9
+    expect(text).toBe("[[0.5,-1,2.49999998e-9],[3]]")
+    expect((JSON.parse(text) as Array<Array<number>>).map((row) => row.map(Math.fround))).toEqual(
+      vectors.map((v) => Array.from(v))
+    )
+    expect(() => Encoding.matrixJson([new Float32Array([1]), new Float32Array([0, NaN])])).toThrow(
+      "the model produced a non-finite value (row 1, dimension 1)"
+    )
+    expect(() => Encoding.matrixJson([new Float32Array([Infinity])])).toThrow(Encoding.NonFiniteValue)
+  })
+
+  it("grows its buffer past the estimate", () => {
+    const writer = new Encoding.JsonWriter(4)
+    const big = new Float32Array(1000).map((_, i) => -1.23456789e-20 * (i + 1))
+    writer.raw("{\"a\":").vector(big).raw(",\"ü\":\"é\"}")
+    const parsed = JSON.parse(Buffer.from(writer.finish()).toString("utf8"))
+    expect(parsed.a.map(Math.fround)).toEqual(Array.from(big))
+    expect(parsed["ü"]).toBe("é")
+  })
+
+  it("base64 is the little-endian float32 bytes, also for a view into a larger buffer", () => {
+    const backing = new Float32Array([9, 1.5, -2, 0.125, 9])
+    const view = backing.subarray(1, 4)
+    const bytes = Buffer.from(Encoding.vectorBase64(view), "base64")
+    expect(bytes.length).toBe(12)
+    expect([bytes.readFloatLE(0), bytes.readFloatLE(4), bytes.readFloatLE(8)]).toEqual([1.5, -2, 0.125])
+  })
+
+  it("normalises a copy, optionally truncated first, and keeps a zero vector at zero", () => {
+    const v = new Float32Array([3, 4, 12])
+    const unit = Encoding.normalized(v)
+    expect(Array.from(unit)).toEqual([3 / 13, 4 / 13, 12 / 13].map(Math.fround))
+    expect(Array.from(v)).toEqual([3, 4, 12])
+    expect(Array.from(Encoding.normalized(v, 2))).toEqual([0.6, 0.8].map(Math.fround))
+    expect(Array.from(Encoding.normalized(new Float32Array(3)))).toEqual([0, 0, 0])
+  })
+})
