@@ -67,6 +67,7 @@ const main = Effect.gen(function*() {
       const [encoded] = yield* model.tokenize([candidate], { truncate: true })
       if (encoded!.ids.length > target) break
       text = candidate
+      if (encoded!.ids.length === target) break
     }
     const textTokens = (yield* model.tokenize([text], { truncate: false }))[0]!.ids.length
     for (let i = 0; i < 20; i++) {
@@ -91,7 +92,8 @@ const main = Effect.gen(function*() {
       viaModelWithTokenize.push(performance.now() - start)
     }
     const runsAfter = yield* Metric.value(ModelMetrics.inferenceMsFor(0))
-    const modelRunMean = (runsAfter.sum - runsBefore.sum) / (runsAfter.count - runsBefore.count)
+    // The histogram is exported in seconds.
+    const modelRunMean = 1000 * (runsAfter.sum - runsBefore.sum) / (runsAfter.count - runsBefore.count)
     console.log(`\nseq ${target} (text of ${textTokens} tokens for the tokenize row)`)
     console.log(`  raw worker, session.run only (in the worker)  ${fmt(rawSessionRun)}`)
     console.log(`  raw worker, round trip from the main thread    ${fmt(rawRoundTrip)}`)
