@@ -28,7 +28,7 @@ export interface ModelSourceOptions {
   readonly workers?: number | undefined
   /** Intra-op threads per worker (ONNX models; default: available cores / workers). */
   readonly intraOpNumThreads?: number | undefined
-  /** Let onnxruntime's idle threads spin-wait (ONNX models; default true; see `OnnxModelOptions`). */
+  /** Let onnxruntime's idle threads spin-wait (ONNX models; default false; see `OnnxModelOptions`). */
   readonly allowSpinning?: boolean | undefined
   /** Reuse int64 input buffers across batches (ONNX models; default true). */
   readonly reuseInputBuffers?: boolean | undefined

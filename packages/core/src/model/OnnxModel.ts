@@ -34,9 +34,11 @@ export interface OnnxModelOptions {
   /** onnxruntime graph optimisations (default `"all"`). */
   readonly graphOptimizationLevel?: WorkerSessionOptions["graphOptimizationLevel"] | undefined
   /**
-   * Let onnxruntime's idle threads spin-wait for the next run (its default, true): lower latency
-   * for back-to-back runs, but spinning threads take CPU from other workers and the event loop, so
-   * turn it off when workers x intra-op threads exceed the cores.
+   * Let onnxruntime's idle pool threads spin-wait for the next run (default false). Spinning can
+   * shave a little off back-to-back runs on dedicated cores, but the spinning threads take CPU from
+   * the main thread (HTTP, tokenization, dispatch) and from other workers: on a shared 2-core
+   * machine it made idle single-text latency 2-3x worse in 3 runs of 4
+   * (`test/model/scripts/spinning.ts`).
    */
   readonly allowSpinning?: boolean | undefined
   /** Reuse the int64 input buffers across batches (default true; false for the bench baseline). */
@@ -97,7 +99,7 @@ export const make = (
         interOpNumThreads: 1,
         graphOptimizationLevel: options.graphOptimizationLevel ?? "all",
         executionMode: "sequential",
-        allowSpinning: options.allowSpinning ?? true
+        allowSpinning: options.allowSpinning ?? false
       },
       pooling: manifest.pooling,
       normalize: manifest.normalize,

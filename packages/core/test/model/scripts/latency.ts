@@ -5,8 +5,8 @@
  *
  *   pnpm tsx packages/core/test/model/scripts/latency.ts [model=default] [iterations=300] [spin|nospin]
  *
- * Spinning is off by default here: with two sessions in one process, one session's spinning idle
- * threads steal the cores the other one runs on.
+ * Spinning is off (as in adabatch's default) unless `spin` is given: with two sessions in one
+ * process, one session's spinning idle threads would steal the cores the other one runs on.
  */
 import { Effect, Metric } from "effect"
 import { availableParallelism } from "node:os"

@@ -1,0 +1,56 @@
+/**
+ * onnxruntime thread spinning on or off, for one adabatch model alone: idle single-text latency
+ * and back-to-back batch throughput, with a 1 ms event-loop probe on the main thread.
+ *
+ *   pnpm tsx packages/core/test/model/scripts/spinning.ts [spin|nospin] [model=default]
+ */
+import { Effect } from "effect"
+import { monitorEventLoopDelay } from "node:perf_hooks"
+import type { Encoded } from "../../../src/model/EmbeddingModel.js"
+import * as ModelSource from "../../../src/model/ModelSource.js"
+
+const allowSpinning = process.argv[2] === "spin"
+const modelName = process.argv[3] ?? "default"
+
+const row = (length: number, seed: number): Encoded => {
+  const ids = new Int32Array(length)
+  ids[0] = 101
+  for (let i = 1; i < length - 1; i++) ids[i] = 1000 + ((seed * 7919 + i * 104729) % 20000)
+  ids[length - 1] = 102
+  return { ids, truncated: false }
+}
+
+const main = Effect.gen(function*() {
+  const model = yield* ModelSource.make({ model: modelName, allowSpinning })
+  const single = [row(16, 1)]
+  const batch = Array.from({ length: 32 }, (_, i) => row(16 + (i % 4) * 8, i))
+  for (let i = 0; i < 20; i++) yield* model.embedBatch(single)
+  const latencies: Array<number> = []
+  for (let i = 0; i < 200; i++) {
+    const start = performance.now()
+    yield* model.embedBatch(single)
+    latencies.push(performance.now() - start)
+    yield* Effect.sleep("2 millis") // idle gaps between requests
+  }
+  latencies.sort((a, b) => a - b)
+  const delay = monitorEventLoopDelay({ resolution: 1 })
+  delay.enable()
+  const start = performance.now()
+  let items = 0
+  while (performance.now() - start < 5_000) {
+    yield* model.embedBatch(batch)
+    items += batch.length
+  }
+  delay.disable()
+  console.log(
+    `${model.info.id} spinning ${allowSpinning ? "on " : "off"}: single p50 ${latencies[100]!.toFixed(3)} ms ` +
+      `p90 ${latencies[180]!.toFixed(3)} ms; back-to-back batch 32: ${
+        (items / ((performance.now() - start) / 1000)).toFixed(0)
+      } items/s; event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(2)} ms`
+  )
+})
+
+Effect.runPromise(Effect.scoped(main)).catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+})
