@@ -228,8 +228,8 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
         Effect.mapError((e) => fromEmbedError(e, "inputs", typeof body.inputs === "string"))
       )
       const vectors = shape(result.embeddings, service.info.normalize, body.normalize ?? true, undefined)
-      const bytes = yield* Effect.try({ try: () => Encoding.matrixJson(vectors), catch: nonFinite })
-      return HttpServerResponse.uint8Array(bytes, {
+      const text = yield* Effect.try({ try: () => Encoding.matrixJson(vectors), catch: nonFinite })
+      return HttpServerResponse.text(text, {
         contentType: jsonType,
         headers: timingHeaders(result, start, countCharacters(inputs))
       })
@@ -261,9 +261,9 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
         dimensions === undefined || dimensions === dimension ? undefined : dimensions
       )
       const base64 = body.encoding_format === "base64"
-      const bytes = yield* Effect.try({
+      const text = yield* Effect.try({
         try: () => {
-          const writer = new Encoding.JsonWriter(Encoding.estimate(vectors.length, base64 ? 0 : vectors[0]!.length))
+          const writer = new Encoding.JsonWriter()
           writer.raw("{\"object\":\"list\",\"data\":[")
           for (let i = 0; i < vectors.length; i++) {
             writer.raw(i === 0 ? "{\"object\":\"embedding\",\"index\":" : ",{\"object\":\"embedding\",\"index\":")
@@ -279,7 +279,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
         },
         catch: nonFinite
       })
-      return HttpServerResponse.uint8Array(bytes, {
+      return HttpServerResponse.text(text, {
         contentType: jsonType,
         headers: timingHeaders(result, start, countCharacters(inputs))
       })

@@ -1,6 +1,6 @@
 /**
- * Fast serialisation of embedding vectors into response bytes: JSON number arrays written straight
- * into one `Buffer` (no intermediate strings), base64 of little-endian float32 bytes (as OpenAI
+ * Fast serialisation of embedding vectors: JSON number arrays written digit by digit into a reused
+ * buffer (no per-number strings, no per-response buffer), base64 of little-endian float32 bytes (as OpenAI
  * sends), L2 normalisation and Matryoshka-style dimension truncation.
  *
  * Each float32 is written with 9 significant digits, trailing zeros dropped (`0.5`, `-0.0123456789`,
@@ -35,14 +35,25 @@ const u32 = new Uint32Array(f32.buffer)
 /** The most bytes one float takes: `-0.000123456789` or `-1.23456789e-45`. */
 const MAX_FLOAT_BYTES = 15
 
-/** Writes the `n` low digits of `m` backwards, ending before `end`; returns what is left of `m`. */
-const digitsBackwards = (buf: Buffer, end: number, m: number, n: number): number => {
-  for (let i = 1; i <= n; i++) {
-    const q = (m / 10) | 0
-    buf[end - i] = 48 + m - q * 10
+/** `DIGIT_PAIRS[2k]` and `DIGIT_PAIRS[2k + 1]` are the ASCII digits of `k` (00 to 99). */
+const DIGIT_PAIRS = new Uint8Array(200)
+for (let k = 0; k < 100; k++) {
+  DIGIT_PAIRS[2 * k] = 48 + ((k / 10) | 0)
+  DIGIT_PAIRS[2 * k + 1] = 48 + (k % 10)
+}
+
+/** Writes the `n` decimal digits of `m` (zero-padded on the left) so that the last ends before `end`. */
+const writeDigits = (buf: Buffer, end: number, m: number, n: number): void => {
+  let p = end
+  while (n >= 2) {
+    const q = (m / 100) | 0
+    const r = (m - q * 100) * 2
+    buf[--p] = DIGIT_PAIRS[r + 1]!
+    buf[--p] = DIGIT_PAIRS[r]!
     m = q
+    n -= 2
   }
-  return m
+  if (n === 1) buf[--p] = 48 + m
 }
 
 /** Subnormals and other values whose scaled mantissa falls short (rare): the slow, exact path. */
@@ -81,39 +92,46 @@ const writeFloat = (buf: Buffer, pos: number, x: number): number => {
     m = (x * POW10[88 - e]! + 0.5) | 0
     if (m < 1e8) return writeSlow(buf, pos, x)
   }
+  // drop trailing zeros: n significant digits remain
   let n = 9
-  let q = (m / 10) | 0
-  while (m === q * 10) {
+  for (;;) {
+    const q = (m / 10) | 0
+    if (q * 10 !== m) break
     m = q
-    q = (m / 10) | 0
     n--
+  }
+  if (e < 0 && e >= -4) {
+    // 0.000ddd
+    buf[pos++] = 48
+    buf[pos++] = 46
+    for (let i = -1; i > e; i--) buf[pos++] = 48
+    writeDigits(buf, pos + n, m, n)
+    return pos + n
   }
   if (e >= 0 && e < 9) {
     if (n <= e + 1) {
-      digitsBackwards(buf, pos + n, m, n)
+      // ddd000
+      writeDigits(buf, pos + n, m, n)
       pos += n
       for (let i = n; i <= e; i++) buf[pos++] = 48
       return pos
     }
-    const end = pos + n + 1
+    // ddd.ddd
     const fraction = n - e - 1
-    const integer = digitsBackwards(buf, end, m, fraction)
+    const end = pos + n + 1
+    const integer = (m / POW10[80 + fraction]!) | 0
+    writeDigits(buf, end, m - integer * POW10[80 + fraction]!, fraction)
     buf[end - fraction - 1] = 46
-    digitsBackwards(buf, end - fraction - 1, integer, e + 1)
+    writeDigits(buf, end - fraction - 1, integer, e + 1)
     return end
   }
-  if (e < 0 && e >= -4) {
-    buf[pos++] = 48
-    buf[pos++] = 46
-    for (let i = -1; i > e; i--) buf[pos++] = 48
-    digitsBackwards(buf, pos + n, m, n)
-    return pos + n
-  }
+  // d.ddde-x
   if (n > 1) {
-    const end = pos + n + 1
-    buf[pos] = 48 + digitsBackwards(buf, end, m, n - 1)
+    const lead = (m / POW10[80 + n - 1]!) | 0
+    buf[pos] = 48 + lead
     buf[pos + 1] = 46
-    pos = end
+    writeDigits(buf, pos + n + 1, m - lead * POW10[80 + n - 1]!, n - 1)
+    pos += n + 1
   } else {
     buf[pos++] = 48 + m
   }
@@ -131,29 +149,39 @@ const writeFloat = (buf: Buffer, pos: number, x: number): number => {
   return pos
 }
 
+/** One scratch buffer for all writers: bodies are built synchronously, one at a time. */
+let scratch = Buffer.allocUnsafeSlow(64 * 1024)
+
 /**
- * Builds one response body in a single `Buffer`, sized up front.
+ * Builds one response body in a scratch buffer shared by all writers, and returns it as a string:
+ * a body is built synchronously from start to `finish()`, so no two writers are ever open at once.
+ * Writing into reused memory and handing Node one string (sent with the headers in one write)
+ * avoids allocating a buffer per response.
  *
  * @since 0.1.0
  * @category json
  */
 export class JsonWriter {
-  private buf: Buffer
+  private buf: Buffer = scratch
   private pos = 0
-
-  constructor(capacity: number) {
-    this.buf = Buffer.allocUnsafe(capacity)
-  }
 
   /** Room for `n` more bytes. */
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n))
+    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + n))
     this.buf.copy(next, 0, 0, this.pos)
     this.buf = next
+    scratch = next
   }
 
-  /** Appends text that is already JSON (ASCII or UTF-8). */
+  /** Appends one ASCII character. */
+  char(code: number): this {
+    this.ensure(1)
+    this.buf[this.pos++] = code
+    return this
+  }
+
+  /** Appends text that is already JSON. */
   raw(text: string): this {
     this.ensure(text.length * 3)
     this.pos += this.buf.write(text, this.pos, "utf8")
@@ -178,19 +206,11 @@ export class JsonWriter {
     return this
   }
 
-  /** The bytes written so far (a view, not a copy). */
-  finish(): Uint8Array {
-    return this.buf.subarray(0, this.pos)
+  /** The text written. The writer must not be used afterwards. */
+  finish(): string {
+    return this.buf.toString("utf8", 0, this.pos)
   }
 }
-
-/**
- * Bytes an estimate of a JSON body of `rows` vectors of `dimension` floats needs.
- *
- * @since 0.1.0
- * @category json
- */
-export const estimate = (rows: number, dimension: number): number => rows * (dimension * 12 + 64) + 256
 
 /**
  * `[[...],[...]]`: one JSON array per vector.
@@ -198,14 +218,14 @@ export const estimate = (rows: number, dimension: number): number => rows * (dim
  * @since 0.1.0
  * @category json
  */
-export const matrixJson = (vectors: ReadonlyArray<Float32Array>): Uint8Array => {
-  const writer = new JsonWriter(estimate(vectors.length, vectors[0]?.length ?? 0))
-  writer.raw("[")
+export const matrixJson = (vectors: ReadonlyArray<Float32Array>): string => {
+  const writer = new JsonWriter()
+  writer.char(91)
   for (let r = 0; r < vectors.length; r++) {
-    if (r > 0) writer.raw(",")
+    if (r > 0) writer.char(44)
     writer.vector(vectors[r]!, r)
   }
-  return writer.raw("]").finish()
+  return writer.char(93).finish()
 }
 
 /**
