@@ -23,6 +23,8 @@ export * as Requests from "./Requests.js"
 export * as Server from "./Server.js"
 /** @since 0.1.0 */
 export * as ServerConfig from "./ServerConfig.js"
+/** @since 0.1.0 */
+export * as ServerState from "./ServerState.js"
 
 import * as Server from "./Server.js"
 import * as ServerConfig from "./ServerConfig.js"
