@@ -147,6 +147,61 @@ describe("overload", () => {
   })
 })
 
+describe("backpressure", () => {
+  it("a full queue under backpressure makes requests wait instead of refusing them", async () => {
+    const model = probe()
+    const server = await start({ queueCapacity: 2, overflow: "backpressure" }, { model: model.layer })
+    try {
+      model.close()
+      const blocker = embed(server, "blocker")
+      await eventually(() => model.batches() === 1)
+      const requests = Array.from({ length: 8 }, (_, i) => embed(server, `waiting request ${i}`))
+      // the engine counts waiting submitters as queued
+      await eventually(async () => (await queued(server)) === 8)
+      const ready = await get(server, "/ready")
+      expect(ready.status).toBe(503)
+      expect(ready.json.status).toBe("saturated")
+      model.open()
+      const replies = await Promise.all([blocker, ...requests])
+      expect(replies.map((r) => r.status)).toEqual(Array.from({ length: 9 }, () => 200))
+      for (let i = 0; i < 8; i++) expect(model.wasComputed(`waiting request ${i}`)).toBe(true)
+    } finally {
+      model.open()
+      await server.close()
+    }
+  })
+})
+
+describe("configuration", () => {
+  it("reaches the engine: batch, wait and queue policies show in /info", async () => {
+    const server = await start({
+      batchPolicy: "fixed",
+      waitPolicy: "none",
+      maxBatchSize: 8,
+      maxBatchTokens: 1000,
+      queueCapacity: 64,
+      queueDynamic: { floor: 16, ceiling: 256 }
+    })
+    try {
+      const info = (await get(server, "/info")).json
+      expect(info.batching.config).toMatchObject({
+        batch_policy: "fixed",
+        wait_policy: "none",
+        max_batch_size: 8,
+        max_batch_tokens: 1000,
+        queue_dynamic: { floor: 16, ceiling: 256 }
+      })
+      expect(info.batching.current).toMatchObject({ maxBatchSize: 8, maxBatchCost: 1000, capacity: 64 })
+      expect(info.batching.current.policies.batchSize.policy).toBe("fixed")
+      expect(info.batching.current.policies.wait.policy).toBe("none")
+      expect(JSON.stringify(info.batching.current.policies.queue)).toMatch(/256/)
+      expect((await embed(server, ["a", "b"])).status).toBe(200)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
 describe("model failure", () => {
   it("500 with the reason for the request whose input fails; a good request in the same batch succeeds", async () => {
     const model = probe({ poison: "poison" })
