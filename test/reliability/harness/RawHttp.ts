@@ -1,0 +1,330 @@
+/**
+ * HTTP/1.1 over plain `node:net` sockets to 127.0.0.1, for the cases where `node:http` hides what
+ * matters:
+ *
+ * - a **connection pool opened ahead of the load**, in small waves, so that an open-loop load never
+ *   opens hundreds of connections at once (a burst beyond the listen backlog makes the kernel drop
+ *   handshakes, which shows up as multi-second client latency that the server never saw);
+ * - **exact bytes**: malformed request lines, invalid UTF-8, wrong framing, bodies sent slowly.
+ *
+ * Every exchange ends in exactly one `Outcome`: a parsed answer, or the reason there was none
+ * (`ECONNRESET`, `closed-without-answer`, `client-timeout`, ...).
+ */
+import * as Net from "node:net"
+import { HOST, type Outcome } from "./Client.js"
+
+/** Builds the bytes of a request with a `Content-Length` body (when given). */
+export const requestBytes = (
+  port: number,
+  method: string,
+  path: string,
+  body?: string | Buffer | object,
+  headers: Record<string, string> = {}
+): Buffer => {
+  const bytes = body === undefined
+    ? undefined
+    : Buffer.isBuffer(body)
+    ? body
+    : Buffer.from(typeof body === "string" ? body : JSON.stringify(body), "utf8")
+  const lines = [`${method} ${path} HTTP/1.1`, `host: ${HOST}:${port}`]
+  const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))
+  if (bytes !== undefined) {
+    if (lower["content-type"] === undefined) lines.push("content-type: application/json")
+    if (lower["content-length"] === undefined && lower["transfer-encoding"] === undefined) {
+      lines.push(`content-length: ${bytes.length}`)
+    }
+  }
+  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`)
+  const head = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1")
+  return bytes === undefined ? head : Buffer.concat([head, bytes])
+}
+
+interface Parsed {
+  readonly status: number
+  readonly headers: Record<string, string>
+  readonly body: Buffer
+  /** Bytes of the buffer this response used. */
+  readonly used: number
+}
+
+/** Parses one complete response at the start of `buffer`, skipping 1xx; `undefined` if incomplete. */
+const parseResponse = (buffer: Buffer, head: boolean): Parsed | undefined => {
+  let offset = 0
+  for (;;) {
+    const end = buffer.indexOf("\r\n\r\n", offset, "latin1")
+    if (end === -1) return undefined
+    const lines = buffer.subarray(offset, end).toString("latin1").split("\r\n")
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "")?.[1] ?? Number.NaN)
+    if (Number.isNaN(status)) throw new Error(`not an HTTP response: ${JSON.stringify(lines[0])}`)
+    const headers: Record<string, string> = {}
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(":")
+      if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
+    }
+    const bodyStart = end + 4
+    if (status >= 100 && status < 200) {
+      offset = bodyStart
+      continue
+    }
+    if (head || status === 204 || status === 304) {
+      return { status, headers, body: Buffer.alloc(0), used: bodyStart }
+    }
+    if (headers["transfer-encoding"]?.toLowerCase().includes("chunked")) {
+      const chunks: Array<Buffer> = []
+      let at = bodyStart
+      for (;;) {
+        const lineEnd = buffer.indexOf("\r\n", at, "latin1")
+        if (lineEnd === -1) return undefined
+        const size = parseInt(buffer.subarray(at, lineEnd).toString("latin1"), 16)
+        if (Number.isNaN(size)) throw new Error("bad chunk size")
+        const dataStart = lineEnd + 2
+        if (size === 0) {
+          const trailerEnd = buffer.indexOf("\r\n\r\n", lineEnd, "latin1")
+          if (trailerEnd === -1) {
+            if (buffer.length < dataStart + 2) return undefined
+            if (buffer.subarray(dataStart, dataStart + 2).toString("latin1") !== "\r\n") return undefined
+            return { status, headers, body: Buffer.concat(chunks), used: dataStart + 2 }
+          }
+          return { status, headers, body: Buffer.concat(chunks), used: trailerEnd + 4 }
+        }
+        if (buffer.length < dataStart + size + 2) return undefined
+        chunks.push(buffer.subarray(dataStart, dataStart + size))
+        at = dataStart + size + 2
+      }
+    }
+    const length = headers["content-length"]
+    if (length === undefined) return undefined // delimited by close
+    const n = Number(length)
+    if (buffer.length < bodyStart + n) return undefined
+    return { status, headers, body: Buffer.from(buffer.subarray(bodyStart, bodyStart + n)), used: bodyStart + n }
+  }
+}
+
+const codeOf = (e: unknown): string =>
+  typeof e === "object" && e !== null && typeof (e as { code?: unknown }).code === "string"
+    ? (e as { code: string }).code
+    : String(e)
+
+/** Opens a TCP connection to 127.0.0.1:`port`. */
+export const connect = (port: number, timeoutMs = 10_000): Promise<Net.Socket> =>
+  new Promise((resolve, reject) => {
+    const socket = Net.connect({ host: HOST, port })
+    socket.setNoDelay(true)
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`connect to ${HOST}:${port} timed out`))
+    }, timeoutMs)
+    socket.once("connect", () => {
+      clearTimeout(timer)
+      resolve(socket)
+    })
+    socket.once("error", (e) => {
+      clearTimeout(timer)
+      reject(e)
+    })
+  })
+
+/**
+ * One request/response exchange on `socket`: writes `parts` (waiting `gapMs` between them), reads
+ * one response. The outcome also says whether the server closed the connection.
+ */
+export const exchange = (
+  socket: Net.Socket,
+  parts: ReadonlyArray<Buffer>,
+  options: { readonly timeoutMs?: number; readonly gapMs?: number; readonly head?: boolean } = {}
+): Promise<Outcome & { readonly closed: boolean }> =>
+  new Promise((resolve) => {
+    const start = performance.now()
+    let buffer: Buffer = Buffer.alloc(0)
+    let settled = false
+    let writing: ReturnType<typeof setTimeout> | undefined
+    const finish = (outcome: Omit<Outcome, "latencyMs"> & { readonly closed: boolean }) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      clearTimeout(writing)
+      socket.off("data", onData)
+      socket.off("close", onClose)
+      socket.off("error", onError)
+      resolve({ ...outcome, latencyMs: performance.now() - start })
+    }
+    const none = (error: string) =>
+      finish({ status: undefined, error, headers: {}, body: Buffer.alloc(0), closed: true })
+    const onData = (chunk: Buffer) => {
+      buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk])
+      let parsed: Parsed | undefined
+      try {
+        parsed = parseResponse(buffer, options.head === true)
+      } catch (e) {
+        socket.destroy()
+        return none(`bad-response: ${String(e)}`)
+      }
+      if (parsed === undefined) return
+      const closing = parsed.headers["connection"]?.toLowerCase() === "close"
+      finish({ status: parsed.status, error: undefined, headers: parsed.headers, body: parsed.body, closed: closing })
+    }
+    let lastError: string | undefined
+    const onError = (e: unknown) => {
+      lastError = codeOf(e)
+    }
+    const onClose = () => {
+      // a response delimited by the close
+      if (buffer.length > 0) {
+        const end = buffer.indexOf("\r\n\r\n", 0, "latin1")
+        if (end !== -1) {
+          try {
+            const parsed = parseResponse(Buffer.concat([buffer]), options.head === true)
+            if (parsed !== undefined) {
+              return finish({
+                status: parsed.status,
+                error: undefined,
+                headers: parsed.headers,
+                body: parsed.body,
+                closed: true
+              })
+            }
+            const lines = buffer.subarray(0, end).toString("latin1").split("\r\n")
+            const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "")?.[1])
+            const headers: Record<string, string> = {}
+            for (const line of lines.slice(1)) {
+              const colon = line.indexOf(":")
+              if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
+            }
+            if (!Number.isNaN(status) && headers["content-length"] === undefined) {
+              return finish({ status, error: undefined, headers, body: buffer.subarray(end + 4), closed: true })
+            }
+          } catch {
+            // fall through
+          }
+        }
+      }
+      none(lastError ?? "closed-without-answer")
+    }
+    const timer = setTimeout(() => {
+      socket.destroy()
+      none("client-timeout")
+    }, options.timeoutMs ?? 60_000)
+    socket.on("data", onData)
+    socket.on("close", onClose)
+    socket.on("error", onError)
+    if (socket.destroyed) return none("closed-before-request")
+    let index = 0
+    const writeNext = () => {
+      if (settled || socket.destroyed) return
+      const part = parts[index++]
+      if (part === undefined) return
+      socket.write(part)
+      if (index < parts.length) writing = setTimeout(writeNext, options.gapMs ?? 0)
+    }
+    writeNext()
+  })
+
+/** Connects, exchanges, closes: for one-off requests with exact bytes. */
+export const oneShot = async (
+  port: number,
+  parts: ReadonlyArray<Buffer>,
+  options: { readonly timeoutMs?: number; readonly gapMs?: number; readonly head?: boolean } = {}
+): Promise<Outcome & { readonly closed: boolean }> => {
+  let socket: Net.Socket
+  try {
+    socket = await connect(port)
+  } catch (e) {
+    return { status: undefined, error: codeOf(e), headers: {}, body: Buffer.alloc(0), latencyMs: 0, closed: true }
+  }
+  try {
+    return await exchange(socket, parts, options)
+  } finally {
+    socket.destroy()
+  }
+}
+
+/** A connection of the pool: one exchange at a time. */
+interface Lane {
+  socket: Net.Socket | undefined
+  busy: boolean
+}
+
+/**
+ * A fixed pool of keep-alive connections, opened ahead of the load in waves of `wave`. A lane
+ * whose connection the server closed reconnects on its next use.
+ */
+export class Pool {
+  private readonly lanes: Array<Lane> = []
+  private readonly free: Array<Lane> = []
+  /** Connections opened again after the server closed them. */
+  reconnects = 0
+
+  private constructor(readonly port: number, readonly size: number) {}
+
+  static async open(port: number, size: number, wave = 64): Promise<Pool> {
+    const pool = new Pool(port, size)
+    for (let opened = 0; opened < size; opened += wave) {
+      const n = Math.min(wave, size - opened)
+      const sockets = await Promise.all(Array.from({ length: n }, () => connect(port)))
+      for (const socket of sockets) {
+        const lane: Lane = { socket, busy: false }
+        pool.watch(lane, socket)
+        pool.lanes.push(lane)
+        pool.free.push(lane)
+      }
+    }
+    return pool
+  }
+
+  private watch(lane: Lane, socket: Net.Socket) {
+    socket.on("error", () => {})
+    socket.once("close", () => {
+      if (lane.socket === socket) lane.socket = undefined
+    })
+  }
+
+  /** Free lanes. */
+  get idle(): number {
+    return this.free.length
+  }
+
+  /**
+   * Sends `bytes` on a free lane (FIFO, so every lane is used regularly); `undefined` when every
+   * lane is busy.
+   */
+  send(
+    bytes: Buffer,
+    options: { readonly timeoutMs?: number; readonly head?: boolean } = {}
+  ): Promise<Outcome> | undefined {
+    const lane = this.free.shift()
+    if (lane === undefined) return undefined
+    lane.busy = true
+    return (async () => {
+      if (lane.socket === undefined || lane.socket.destroyed) {
+        this.reconnects++
+        try {
+          const socket = await connect(this.port)
+          lane.socket = socket
+          this.watch(lane, socket)
+        } catch (e) {
+          lane.busy = false
+          this.free.push(lane)
+          return {
+            status: undefined,
+            error: `reconnect: ${codeOf(e)}`,
+            headers: {},
+            body: Buffer.alloc(0),
+            latencyMs: 0
+          }
+        }
+      }
+      const outcome = await exchange(lane.socket, [bytes], options)
+      if (outcome.closed) {
+        lane.socket.destroy()
+        lane.socket = undefined
+      }
+      lane.busy = false
+      this.free.push(lane)
+      return outcome
+    })()
+  }
+
+  close(): void {
+    for (const lane of this.lanes) lane.socket?.destroy()
+  }
+}
