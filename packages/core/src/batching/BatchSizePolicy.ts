@@ -190,6 +190,9 @@ export const ladder = (min: number, max: number): Array<number> => {
  *    - else if a neighbour is unmeasured or stale, probe it for one decision (upwards first when
  *      the predicted duration, current x sqrt2, fits the target);
  *    - otherwise stay.
+ *    With a cost budget, a capped batch whose cost is far below the budget was closed by the item
+ *    cap: the budget is first brought down to that cost, so that the budget is what binds and what
+ *    the policy tunes (otherwise a 32-item cap would hide the 4-8 item optimum of long inputs).
  *    A probe that turns out worse is undone at the next decision by the same comparison, so the
  *    policy settles on the rung whose neighbours are both worse, and re-checks them periodically
  *    because the optimum moves with the input mix (ONNX's best batch size is 4-8 at 128 tokens and
@@ -262,6 +265,24 @@ export const makeAdaptive = (options: AdaptiveOptions): BatchSizePolicy["Service
   const observe = (sample: BatchSample) =>
     Effect.sync(() => {
       if (sample.size <= 0 || !(sample.durationMs >= 0)) return
+      // A budget far above what a capped batch cost is not binding (the item cap closed the batch):
+      // bring the budget down to that cost, so that it is the budget that the policy tunes.
+      if (byCost && sample.capped && sample.cost < steps[k]! / Math.SQRT2) {
+        const from = k
+        k = Math.max(0, floorRung(steps, sample.cost))
+        sinceDecision = 0
+        lastMove = -1
+        limits = makeLimits()
+        // every rung above would form this same batch: they are measured by it too
+        const thr = sample.work / Math.max(sample.durationMs, 1e-3)
+        for (let j = k + 1; j <= from; j++) {
+          const r = rungs[j]!
+          r.throughput = thr
+          r.durationMs = sample.durationMs
+          r.samples++
+          r.measuredAt = decisions
+        }
+      }
       // A capped batch is the current rung's measurement; others go to the rung nearest their size.
       const i = sample.capped ? k : nearest(steps, byCost ? sample.cost : sample.size)
       const r = rungs[i]!
@@ -308,6 +329,13 @@ export const makeAdaptive = (options: AdaptiveOptions): BatchSizePolicy["Service
  */
 export const adaptive = (options: AdaptiveOptions): Layer.Layer<BatchSizePolicy> =>
   Layer.sync(BatchSizePolicy, () => makeAdaptive(options))
+
+/** Index of the largest rung <= x (0 when none). */
+const floorRung = (steps: ReadonlyArray<number>, x: number): number => {
+  let i = 0
+  while (i + 1 < steps.length && steps[i + 1]! <= x) i++
+  return i
+}
 
 const nearest = (steps: ReadonlyArray<number>, x: number): number => {
   let best = 0

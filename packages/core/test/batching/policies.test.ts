@@ -74,6 +74,25 @@ describe("BatchSizePolicy.adaptive", () => {
       assert.isAtMost(maxBatchCost, 2048)
     }))
 
+  it.effect("with a token budget, finds a small optimum hidden behind the item cap (long inputs)", () =>
+    Effect.gen(function*() {
+      // 128-token inputs, item cap 32 (4096 tokens) far below the 16384 budget; throughput per token
+      // peaks at 1024 padded tokens (8 items), as ONNX does at sequence length 128
+      const policy = BatchSizePolicy.makeAdaptive({ maxBatchSize: 32, maxBatchCost: 16384 })
+      const items: Array<number> = []
+      for (let i = 0; i < 600; i++) {
+        const { maxBatchCost, maxBatchSize } = yield* policy.current
+        const n = Math.max(1, Math.min(maxBatchSize, Math.floor(maxBatchCost / 128)))
+        items.push(n)
+        const tokens = n * 128
+        const d = 2 + tokens / 64 + (tokens > 1024 ? ((tokens - 1024) / 256) ** 2 : 0)
+        yield* policy.observe({ size: n, cost: tokens, work: tokens, durationMs: d, capped: true })
+      }
+      const settled = mode(tail(items))
+      assert.isAtLeast(settled, 5)
+      assert.isAtMost(settled, 11)
+    }))
+
   it.effect("light load (uncapped batches) does not move the cap", () =>
     Effect.gen(function*() {
       const policy = BatchSizePolicy.makeAdaptive({ maxBatchSize: 32 })
