@@ -479,7 +479,7 @@ describe("bad input catalogue", () => {
           ...(c.head === undefined ? {} : { head: c.head })
         })
         results.push({ name: c.name, status: o.status, error: o.error, ms: Math.round(o.latencyMs) })
-        expect(o.status, o.error ?? o.body.toString("utf8").slice(0, 300)).toBe(c.status)
+        expect(o.status, `answer: ${o.error ?? o.body.toString("utf8").slice(0, 80)}`).toBe(c.status)
         if (c.shape === "tei") {
           const body = json(o)
           expect(Object.keys(body).sort()).toEqual(["error", "error_type"])

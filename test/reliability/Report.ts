@@ -1,0 +1,503 @@
+/**
+ * Renders `docs/reliability.md` from the figures the reliability tests wrote (one JSON file per
+ * test file) and vitest's JSON report (which tests passed).
+ */
+
+/** One test's result, from vitest's JSON reporter. */
+export interface TestResult {
+  readonly file: string
+  readonly name: string
+  readonly status: string
+  readonly message: string | undefined
+}
+
+/** Everything the report is made of. */
+export interface ReportInput {
+  readonly long: boolean
+  readonly startedAt: Date
+  readonly durationMs: number
+  readonly command: string
+  readonly machine: {
+    readonly node: string
+    readonly cpus: number
+    readonly cpuModel: string
+    readonly memoryGiB: number
+    readonly loadAverage: ReadonlyArray<number>
+  }
+  readonly figures: Record<string, any>
+  readonly tests: ReadonlyArray<TestResult>
+}
+
+/**
+ * Why a test is known to fail, by a fragment of its name: shown only while it fails.
+ */
+const knownCauses: ReadonlyArray<readonly [string, string]> = [
+  [
+    "keeps working: it still answers at least half",
+    "Under 10x load the server's main thread is saturated by requests it then refuses (each is read, parsed and " +
+    "tokenized before the engine refuses it), and the engine's batch loop waits behind thousands of request " +
+    "fibers, so the model idles while the queue waits."
+  ],
+  [
+    "admitted requests meet their deadline",
+    "The engine does not re-check deadlines when a formed batch is dispatched; with the main thread saturated, " +
+    "batches are dispatched seconds after they were formed, so requests can be computed after their deadline."
+  ],
+  [
+    "idle latency is back within 1 s",
+    "The requests already sent when the load stops are read and tokenized one after another on the saturated " +
+    "main thread (and under back-pressure a request whose deadline passes while waiting for room is only " +
+    "answered 504 once it gets room), so the backlog takes seconds to clear."
+  ],
+  [
+    "server's own model settings (no run timeout)",
+    "The server passes no run timeout to the model (`ServerConfig` has no such setting), so a batch that hangs " +
+    "keeps its worker forever: every later request gets 504 and `/health` 503."
+  ],
+  [
+    "invalid UTF-8",
+    "The body is decoded with replacement characters, so invalid UTF-8 is embedded as U+FFFD instead of being " +
+    "refused with 400 like other malformed JSON."
+  ],
+  [
+    "overlong UTF-8",
+    "Same cause as invalid UTF-8: the body is decoded leniently."
+  ],
+  [
+    "slow-loris",
+    "The HTTP server keeps Node's defaults (`requestTimeout` 300 s, `headersTimeout` 60 s, checked every 30 s), " +
+    "so a client that stalls mid-body or mid-headers holds its connection for minutes instead of getting 408."
+  ]
+]
+
+const num = (x: unknown, digits = 1): string => {
+  if (typeof x !== "number" || !Number.isFinite(x)) return "n/a"
+  return x.toLocaleString("en-US", { maximumFractionDigits: digits })
+}
+
+const statuses = (s: Record<string, number> | undefined): string =>
+  s === undefined || Object.keys(s).length === 0
+    ? "none"
+    : Object.entries(s).map(([k, v]) => `${k}: ${num(v, 0)}`).join(", ")
+
+const table = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string =>
+  [
+    `| ${head.join(" | ")} |`,
+    `|${head.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`)
+  ].join("\n")
+
+const passed = (tests: ReadonlyArray<TestResult>, file: string, fragment?: string) => {
+  const list = tests.filter((t) => t.file.endsWith(file) && (fragment === undefined || t.name.includes(fragment)))
+  if (list.length === 0) return "not run"
+  const failed = list.filter((t) => t.status !== "passed").length
+  return failed === 0 ? `${list.length}/${list.length} pass` : `**${failed} of ${list.length} fail**`
+}
+
+const overloadRows = (o: Record<string, any> | undefined) => {
+  if (o === undefined) return []
+  return ["reject", "backpressure"].flatMap((mode) => {
+    const f = o[mode]
+    if (f === undefined) return []
+    return [[
+      `\`${mode}\``,
+      `${num(f.offeredTimesCapacity)}x (${num(f.offeredPerSecond)} req/s offered vs ${num(f.capacityPerSecond)} ` +
+      `req/s measured) for ${num(f.heldMs / 1000)} s`,
+      `${num(f.sent, 0)} sent, ${num(f.answered, 0)} answered, **${num(f.lost, 0)} lost**, ` +
+      `${num(Object.values(f.connectionErrors ?? {}).reduce((a: number, b: any) => a + Number(b), 0), 0)} ` +
+      `connection errors`,
+      statuses(f.answersByStatus),
+      `${num(f.peakRssMiB)} MiB peak vs ${num(f.idleRssMiB)} MiB idle (model file ${num(f.modelFileMiB)} MiB): ` +
+      `+${num(f.rssGrowthMiB)} MiB`,
+      `${num(f.okPerSecondUnderLoad)} req/s (${num((100 * f.okPerSecondUnderLoad) / f.capacityPerSecond, 0)} % of ` +
+      `capacity)`,
+      f.idleLatencyBackAfterStopMs === null
+        ? "not within the probe window"
+        : `${num(f.idleLatencyBackAfterStopMs, 0)} ms`
+    ]]
+  })
+}
+
+/** The Markdown text. */
+export const render = (input: ReportInput): string => {
+  const { figures: fig, tests } = input
+  const out: Array<string> = []
+  const total = tests.length
+  const failedTests = tests.filter((t) => t.status !== "passed")
+  const o = fig["overload"]
+  const faults = fig["faults"]
+  const bad = fig["bad-input"]
+  const shutdown = fig["shutdown"]
+  const disconnect = fig["disconnect"]
+  const soak = fig["soak"]?.soak
+
+  out.push("# Reliability")
+  out.push("")
+  out.push(
+    `Measured by the reliability suite (\`test/reliability/\`) against the real server on 127.0.0.1: ` +
+      `${input.long ? "the **long** version (overload held 30 s per mode, 10-minute soak)" : "the short version"}, ` +
+      `${input.startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC, ${num(input.durationMs / 1000, 0)} s.`
+  )
+  out.push("")
+  out.push(
+    `Regenerate this file with \`${input.command}\` (it runs the suite, then writes this file; ` +
+      "the short version also runs inside `pnpm test`)."
+  )
+  out.push("")
+  out.push(
+    `Machine: ${input.machine.cpus} x ${input.machine.cpuModel}, ${num(input.machine.memoryGiB, 0)} GiB, ` +
+      `Node ${input.machine.node}, load average ${input.machine.loadAverage.map((l) => num(l, 2)).join(" / ")} ` +
+      "at the start (the cores are shared with other work, so absolute rates vary from run to run; every " +
+      "figure below is compared with a capacity measured in the same run)."
+  )
+  out.push("")
+  out.push("## Summary")
+  out.push("")
+  const lostTotal = ["reject", "backpressure"].reduce((a, m) => a + (o?.[m]?.lost ?? 0), 0) +
+    (soak?.lost ?? 0)
+  const poisons = faults?.poisonFail?.poisonFailed ?? 0
+  const crashes = (faults?.crashNoIsolation?.restarts ?? 0) + (faults?.crashWithIsolation?.totalRestarts ?? 0)
+  const hangs =
+    ["hangOneWorker", "hangTwoWorkers"].filter((k) =>
+      faults?.[k] !== undefined && faults[k].servingAgainAfterMs !== undefined && faults[k].servingAgainAfterMs !== null
+    ).length
+  const badOk = bad?.results?.filter((r: any) =>
+    tests.some((t) => t.file.endsWith("bad-input.test.ts") && t.name.endsWith(r.name) && t.status === "passed")
+  ).length
+  out.push(table(["figure", "value"], [
+    [
+      "Load held",
+      o === undefined
+        ? "not run"
+        : ["reject", "backpressure"].filter((m) => o[m] !== undefined).map((m) =>
+          `${m}: ${num(o[m].offeredTimesCapacity)}x capacity for ${num(o[m].heldMs / 1000)} s`
+        ).join("; ")
+    ],
+    [
+      "Requests lost (sent without exactly one answer)",
+      `**${num(lostTotal, 0)}** (overload${soak === undefined ? "" : " and soak"})`
+    ],
+    [
+      "Answers under overload",
+      o === undefined ?
+        "not run" :
+        ["reject", "backpressure"].filter((m) => o[m] !== undefined).map((m) =>
+          `${m}: ${statuses(o[m].answersByStatus)}`
+        ).join("; ")
+    ],
+    [
+      "Peak RSS under overload",
+      o === undefined ?
+        "not run" :
+        ["reject", "backpressure"].filter((m) => o[m] !== undefined).map((m) =>
+          `${m}: ${num(o[m].peakRssMiB)} MiB vs ${num(o[m].idleRssMiB)} MiB idle + ${num(o[m].modelFileMiB)} MiB model`
+        ).join("; ")
+    ],
+    [
+      "Faults survived",
+      faults === undefined
+        ? "not run"
+        : `${poisons + crashes + hangs} injected: ${poisons} poison inputs failed alone ` +
+          `(${faults.poisonFail?.goodSucceeded ?? 0}/${faults.poisonFail?.goodRequests ?? 0} others in the same ` +
+          `batches succeeded), ${crashes} worker crashes (each worker replaced, serving continued), ${hangs} hung ` +
+          "batches with a run timeout (504 at the deadline, then served again)" +
+          (faults.hangServerDefaults !== undefined && faults.hangServerDefaults.servingAgainAfterMs == null
+            ? "; **not survived**: a hung batch with the server's own model settings (no run timeout)"
+            : "")
+    ],
+    [
+      "Bad inputs tried",
+      bad === undefined
+        ? "not run"
+        : `${bad.cases} cases, ${badOk} answered as documented; ${num(bad.concurrentGood?.sent, 0)} good requests ` +
+          `meanwhile, ${num(bad.concurrentGood?.ok, 0)} correct`
+    ],
+    [
+      "Shutdown (SIGTERM under load)",
+      shutdown?.drain === undefined
+        ? "not run"
+        : `exit ${shutdown.drain.exitCode} after ${num(shutdown.drain.exitAfterSignalMs, 0)} ms; ` +
+          `${num(shutdown.drain.sentBeforeSignal, 0)} requests sent before the signal: ` +
+          `${statuses(shutdown.drain.answersBeforeSignal)}; worker threads left: ${shutdown.drain.workersAliveAtExit}` +
+          (shutdown.drainTimeout === undefined
+            ? ""
+            : `; with a 200 ms drain timeout: ${statuses(shutdown.drainTimeout.answersBeforeSignal)}, exit ` +
+              `${shutdown.drainTimeout.exitCode}`)
+    ],
+    [
+      "Client disconnects",
+      disconnect?.queued === undefined
+        ? "not run"
+        : `${disconnect.queued.abandonedInputs} queued inputs abandoned, ${disconnect.queued.cancelledMetricDelta} ` +
+          `counted \`cancelled\`, ${disconnect.queued.abandonedInputsComputed} computed; ` +
+          `${disconnect.queued.stayingSucceeded}/${disconnect.queued.stayingRequests} other clients served` +
+          (disconnect.waitingForRoom === undefined
+            ? ""
+            : `; under back-pressure ${disconnect.waitingForRoom.leftWhileWaiting} left while waiting for room, ` +
+              `${disconnect.waitingForRoom.computedOfThoseThatLeft} computed`)
+    ],
+    [
+      "Soak slopes (per minute)",
+      soak === undefined
+        ? "long version only"
+        : `RSS ${num(soak.slopesPerMinute.rssMiB, 3)} MiB, heap ${num(soak.slopesPerMinute.heapUsedMiB, 3)} MiB, ` +
+          `p50 ${num(soak.slopesPerMinute.p50Ms, 3)} ms, p99 ${num(soak.slopesPerMinute.p99Ms, 3)} ms ` +
+          `(${num(soak.durationMs / 60_000, 1)} min at ${num(soak.ratePerSecond)} req/s)`
+    ],
+    ["Tests", `${total - failedTests.length} of ${total} pass`]
+  ]))
+  out.push("")
+
+  if (failedTests.length > 0) {
+    out.push("## Failing tests")
+    out.push("")
+    out.push("Each is a requirement the server does not meet yet; the cause as diagnosed when the suite was written:")
+    out.push("")
+    for (const t of failedTests) {
+      const cause = knownCauses.find(([fragment]) => t.name.includes(fragment))?.[1]
+      const line = (t.message ?? "").split("\n")[0]!
+      const first = (/expected .*$/.exec(line)?.[0] ?? line).replace(/ \/\/ Object\.is equality$/, "").slice(0, 160)
+      out.push(
+        `- **${t.file}**: ${t.name}${first === "" ? "" : ` (\`${first.replace(/`/g, "'")}\`)`}` +
+          (cause === undefined ? "" : `. ${cause}`)
+      )
+    }
+    out.push("")
+  }
+
+  // --- overload -----------------------------------------------------------------------------------
+  out.push("## 1. Overload")
+  out.push("")
+  out.push(
+    "Child server (`bin.ts`, tiny ONNX model, real worker thread), `--request-timeout-ms 1000 --queue-capacity 128` " +
+      "(under a second of work queued); requests of 8 inputs of 40 words. Capacity is measured first with 8 " +
+      "closed-loop clients; then 10x that rate is offered open-loop over connections opened before the load. " +
+      `Tests: ${passed(tests, "overload.test.ts")}.`
+  )
+  out.push("")
+  if (o !== undefined) {
+    out.push(table(
+      ["mode", "load held", "requests", "answers by status", "RSS", "200s per second under load", "idle latency back"],
+      overloadRows(o)
+    ))
+    out.push("")
+    for (const mode of ["reject", "backpressure"]) {
+      const f = o[mode]
+      if (f === undefined) continue
+      out.push(
+        `- \`${mode}\`: client latency by status ${
+          Object.entries(f.clientLatencyMs ?? {}).map(([s, l]: [string, any]) =>
+            `${s}: p50 ${num(l.p50, 0)} / p99 ${num(l.p99, 0)} / max ${num(l.max, 0)} ms`
+          ).join("; ")
+        }; engine time (queue + inference) of 200s: max ${num(f.engineMsOf200?.max, 0)} ms (deadline ` +
+          `${f.config.timeoutMs} ms); server main thread busy ${num(100 * f.serverMainThreadUtilisation, 0)} % ` +
+          `during the load; engine inputs by outcome ${statuses(f.engineInputsByOutcome)}; connections ` +
+          `${f.connections}, requests not sent because all were busy: ${num(f.notSentAllConnectionsBusy, 0)}; ` +
+          `last answer ${num(f.lastAnswerAfterStopMs, 0)} ms after the load stopped; ${f.embeddingsChecked} ` +
+          `answers re-checked against calm ones (max difference ${num(f.worstAbsDiffVsCalm, 8)}).`
+      )
+    }
+    out.push("")
+  }
+
+  // --- faults -------------------------------------------------------------------------------------
+  out.push("## 2. Model faults")
+  out.push("")
+  out.push(
+    "In-process server, tiny ONNX model in real worker threads, fault injection on a poison token " +
+      `(\`FaultInjection\`). Tests: ${passed(tests, "faults.test.ts")}.`
+  )
+  out.push("")
+  if (faults !== undefined) {
+    const rows: Array<Array<string>> = []
+    if (faults.poisonFail !== undefined) {
+      rows.push([
+        "model throws on a poison input (`isolateFailures`)",
+        `${faults.poisonFail.poisonFailed}/${faults.poisonFail.poisonRequests} poison requests 500; ` +
+        `${faults.poisonFail.goodSucceeded}/${faults.poisonFail.goodRequests} others 200 with the right vectors, ` +
+        `in ${faults.poisonFail.batches} shared batches`
+      ])
+    }
+    if (faults.crashNoIsolation !== undefined) {
+      rows.push([
+        "worker exits mid-batch, no isolation",
+        `the ${faults.crashNoIsolation.failedWithTheBatch} requests of that batch 500, worker replaced ` +
+        `(${faults.crashNoIsolation.restarts} restart), the next ${faults.crashNoIsolation.succeededAfterReplacement} 200`
+      ])
+    }
+    if (faults.crashWithIsolation !== undefined) {
+      rows.push([
+        "worker exits mid-batch, with isolation; idle worker exits and throws",
+        `${faults.crashWithIsolation.failed}/${faults.crashWithIsolation.requestsInWave} failed (the poison), ` +
+        `${faults.crashWithIsolation.restartsForThePoison} restarts while isolating it, ` +
+        `${faults.crashWithIsolation.idleCrashesSurvived} idle crashes survived`
+      ])
+    }
+    for (
+      const [key, what] of [
+        ["hangOneWorker", "batch hangs, 1 worker, run timeout"],
+        ["hangTwoWorkers", "batch hangs, 2 workers, run timeout"],
+        ["hangServerDefaults", "batch hangs, the server's model settings (no run timeout)"]
+      ] as const
+    ) {
+      const h = faults[key]
+      if (h === undefined) continue
+      rows.push([
+        what,
+        `hung request ${h.hungStatus} after ${num(h.hungMs, 0)} ms (deadline ${h.timeoutMs} ms); ` +
+        `good requests meanwhile ${statuses(h.goodStatuses)}; ` +
+        (h.servingAgainAfterMs === undefined || h.servingAgainAfterMs === null
+          ? "**not serving again** within 6 s"
+          : `serving again ${num(h.servingAgainAfterMs, 0)} ms after the hang began`) +
+        `; restarts ${h.restarts ?? 0}`
+      ])
+    }
+    out.push(table(["fault", "result"], rows))
+    out.push("")
+  }
+
+  // --- bad input ----------------------------------------------------------------------------------
+  out.push("## 3. Bad input catalogue")
+  out.push("")
+  out.push(
+    "In-process server (tiny ONNX model, `--request-timeout-ms 2000`), each case on its own connection with exact " +
+      "bytes, five at a time, while four clients send good requests and check their vectors. " +
+      `Tests: ${passed(tests, "bad-input.test.ts")}.`
+  )
+  out.push("")
+  if (bad !== undefined) {
+    out.push(
+      `${bad.cases} cases; good requests meanwhile: ${num(bad.concurrentGood?.sent, 0)} sent, ` +
+        `${num(bad.concurrentGood?.ok, 0)} correct, ${bad.concurrentGood?.wrong ?? 0} wrong, ` +
+        `${bad.concurrentGood?.failed ?? 0} failed; slowest ${num(bad.concurrentGood?.maxLatencyMs, 0)} ms.`
+    )
+    out.push("")
+    const results = [...(bad.results ?? [])].sort((a: any, b: any) => a.name.localeCompare(b.name))
+    out.push(table(
+      ["case", "answer", "ms", "as documented"],
+      results.map((r: any) => {
+        const t = tests.find((x) => x.file.endsWith("bad-input.test.ts") && x.name.endsWith(r.name))
+        return [
+          r.name.replace(/\|/g, "\\|"),
+          r.status === undefined || r.status === null ? `no answer (${r.error})` : String(r.status),
+          num(r.ms, 0),
+          t === undefined ? "?" : t.status === "passed" ? "yes" : "**no**"
+        ]
+      })
+    ))
+    out.push("")
+  }
+
+  // --- shutdown -----------------------------------------------------------------------------------
+  out.push("## 4. Shutdown")
+  out.push("")
+  out.push(
+    "Child server (`bin.ts`, tiny ONNX model); clients keep every connection busy, SIGTERM after 1.5 s, clients go on " +
+      "until the process has exited. A preload in the child reports the worker threads still running at exit. " +
+      `Tests: ${passed(tests, "shutdown.test.ts")}.`
+  )
+  out.push("")
+  if (shutdown !== undefined) {
+    const rows: Array<Array<string>> = []
+    for (const [key, what] of [["drain", "drain timeout 10 s"], ["drainTimeout", "drain timeout 200 ms"]] as const) {
+      const s = shutdown[key]
+      if (s === undefined) continue
+      rows.push([
+        what,
+        `${s.clients}`,
+        `${num(s.sentBeforeSignal, 0)}: ${statuses(s.answersBeforeSignal)}`,
+        `${num(s.sentAfterSignal, 0)}: ${statuses(s.answersAfterSignal)}`,
+        `${s.exitCode}`,
+        `${num(s.exitAfterSignalMs, 0)} ms`,
+        `${s.workersAliveAtExit}`
+      ])
+    }
+    out.push(table(
+      [
+        "case",
+        "clients",
+        "sent before SIGTERM: answers",
+        "sent after: answers",
+        "exit code",
+        "exit after signal",
+        "workers left"
+      ],
+      rows
+    ))
+    out.push("")
+  }
+
+  // --- disconnects --------------------------------------------------------------------------------
+  out.push("## 5. Client disconnects")
+  out.push("")
+  out.push(
+    "In-process server, tiny ONNX model wrapped to hold the worker at a gate and record every input it computes. " +
+      `Tests: ${passed(tests, "disconnect.test.ts")}.`
+  )
+  out.push("")
+  if (disconnect?.queued !== undefined) {
+    const q = disconnect.queued
+    out.push(
+      `- Queued: ${q.queuedInputs} inputs queued behind a held batch; ${q.abandonedRequests} requests ` +
+        `(${q.abandonedInputs} inputs) disconnect: \`adabatch_requests_total{outcome="cancelled"}\` rose by ` +
+        `${q.cancelledMetricDelta}, ${q.abandonedInputsComputed} of their inputs reached the model; the ` +
+        `${q.stayingRequests} other requests: ${q.stayingSucceeded} answered 200 with their calm vectors, in batches ` +
+        `of ${(q.batchSizesAfterRelease ?? []).join(", ")}.`
+    )
+  }
+  if (disconnect?.waitingForRoom !== undefined) {
+    const w = disconnect.waitingForRoom
+    out.push(
+      `- Back-pressure: queue of ${w.queued} full, ${w.waitingForRoom} requests waiting for room, ` +
+        `${w.leftWhileWaiting} leave: cancelled +${w.cancelledMetricDelta}, ${w.computedOfThoseThatLeft} computed; ` +
+        `${w.othersSucceeded} others 200.`
+    )
+  }
+  out.push("")
+
+  // --- soak ---------------------------------------------------------------------------------------
+  out.push("## 6. Soak")
+  out.push("")
+  if (soak === undefined) {
+    out.push("Long version only (`--long`).")
+  } else {
+    out.push(
+      `${num(soak.durationMs / 60_000, 1)} minutes at ${num(soak.ratePerSecond)} req/s (70 % of ` +
+        `${num(soak.capacityPerSecond)} req/s measured), 8 inputs per request. Tests: ${passed(tests, "soak.test.ts")}.`
+    )
+    out.push("")
+    out.push(table(["", "first minute", "last minute", "slope per minute"], [
+      [
+        "RSS",
+        `${num(soak.rssMiB.first)} MiB`,
+        `${num(soak.rssMiB.last)} MiB`,
+        `${num(soak.slopesPerMinute.rssMiB, 3)} MiB`
+      ],
+      [
+        "V8 heap used",
+        `${num(soak.heapUsedMiB.first)} MiB`,
+        `${num(soak.heapUsedMiB.last)} MiB`,
+        `${num(soak.slopesPerMinute.heapUsedMiB, 3)} MiB`
+      ],
+      [
+        "latency p50",
+        `${num(soak.latencyMs.firstP50)} ms`,
+        `${num(soak.latencyMs.lastP50)} ms`,
+        `${num(soak.slopesPerMinute.p50Ms, 3)} ms`
+      ],
+      [
+        "latency p99",
+        `${num(soak.latencyMs.firstP99)} ms`,
+        `${num(soak.latencyMs.lastP99)} ms`,
+        `${num(soak.slopesPerMinute.p99Ms, 3)} ms`
+      ]
+    ]))
+    out.push("")
+    out.push(
+      `${num(soak.sent, 0)} requests: ${statuses(soak.answersByStatus)}; lost ${soak.lost}; connection errors ` +
+        `${statuses(soak.connectionErrors)}.`
+    )
+  }
+  out.push("")
+  return `${out.join("\n")}\n`
+}
