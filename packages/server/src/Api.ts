@@ -20,7 +20,7 @@
  * @since 0.1.0
  */
 import type { Embedder } from "@adabatch/core"
-import { ByteSize, Cause, Effect, Metric } from "effect"
+import { ByteSize, Cause, Context, Effect, Metric, Result } from "effect"
 import { type Headers, HttpIncomingMessage, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { ApiError, type Family, toResponse } from "./ApiError.js"
@@ -43,7 +43,17 @@ interface Route {
   readonly methods: Readonly<Record<string, Handler>>
 }
 
-type Handler = (request: Request, headers: Headers.Headers, start: number) => Effect.Effect<Response, ApiError>
+/** Per-request facts the handler reports for the metrics. */
+interface Tracker {
+  inputs: number
+}
+
+type Handler = (
+  request: Request,
+  headers: Headers.Headers,
+  start: number,
+  tracker: Tracker
+) => Effect.Effect<Response, ApiError>
 
 const jsonType = "application/json"
 
@@ -131,25 +141,19 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
   const checkKey = config.apiKey === undefined ? undefined : ApiKey.make(config.apiKey)
   const maxBody = ByteSize.bytes(config.payloadLimit)
 
+  const notReady = (phase: Exclude<ServerState["phase"], { readonly _tag: "Ready" }>): ApiError =>
+    phase._tag === "Loading"
+      ? new ApiError({ kind: "model_loading", message: "the model is still loading", retryAfterMs: 1000 })
+      : new ApiError({
+        kind: "shutting_down",
+        message: "server is shutting down: no new requests are accepted",
+        retryAfterMs: 1000,
+        closeConnection: true
+      })
+
   const embedder = (): Effect.Effect<EmbedderService, ApiError> => {
     const phase = state.phase
-    switch (phase._tag) {
-      case "Ready":
-        return Effect.succeed(phase.embedder)
-      case "Loading":
-        return Effect.fail(
-          new ApiError({ kind: "model_loading", message: "the model is still loading", retryAfterMs: 1000 })
-        )
-      case "Draining":
-        return Effect.fail(
-          new ApiError({
-            kind: "shutting_down",
-            message: "server is shutting down: no new requests are accepted",
-            retryAfterMs: 1000,
-            closeConnection: true
-          })
-        )
-    }
+    return phase._tag === "Ready" ? Effect.succeed(phase.embedder) : Effect.fail(notReady(phase))
   }
 
   /** Reads and parses the JSON body: 415 for another content type, 413 over the limit, 400 if malformed. */
@@ -217,73 +221,92 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
       message: e instanceof Encoding.NonFiniteValue ? e.message : `cannot encode the response: ${String(e)}`
     })
 
-  const embedTei: Handler = (request, headers, start) =>
-    Effect.gen(function*() {
-      const service = yield* embedder()
-      const json = yield* readJson(request, headers)
-      const body = yield* Effect.fromResult(Requests.decodeTei(json))
-      const inputs = yield* Effect.fromResult(Requests.checkInputs("inputs", body.inputs, config.maxClientBatch))
-      yield* HttpMetrics.recordInputs("/embed", inputs.length)
-      const result = yield* service.embed(inputs, { truncate: body.truncate ?? config.autoTruncate }).pipe(
-        Effect.mapError((e) => fromEmbedError(e, "inputs", typeof body.inputs === "string"))
-      )
-      const vectors = shape(result.embeddings, service.info.normalize, body.normalize ?? true, undefined)
-      const text = yield* Effect.try({ try: () => Encoding.matrixJson(vectors), catch: nonFinite })
-      return HttpServerResponse.text(text, {
-        contentType: jsonType,
-        headers: timingHeaders(result, start, countCharacters(inputs))
+  /**
+   * The embedding routes share one lean path (no generator, one Effect step per asynchronous
+   * stage): read and parse the body, decode it with its Schema, check the inputs, embed, encode.
+   */
+  const embedRoute = <B>(
+    decode: (json: unknown) => Result.Result<B, ApiError>,
+    field: string,
+    prepare: (body: B, service: EmbedderService) => ApiError | {
+      readonly inputs: string | ReadonlyArray<string>
+      readonly truncate: boolean
+      readonly render: (vectors: ReadonlyArray<Float32Array>, result: Embedder.EmbedResult) => Uint8Array
+    }
+  ): Handler =>
+  (request, headers, start, tracker) =>
+    Effect.flatMap(readJson(request, headers), (json) => {
+      const phase = state.phase
+      if (phase._tag !== "Ready") return Effect.fail(notReady(phase))
+      const service = phase.embedder
+      const decoded = decode(json)
+      if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
+      const plan = prepare(decoded.success, service)
+      if (plan instanceof ApiError) return Effect.fail(plan)
+      const inputs = Requests.checkInputs(field, plan.inputs, config.maxClientBatch)
+      if (Result.isFailure(inputs)) return Effect.fail(inputs.failure)
+      const texts = inputs.success
+      tracker.inputs = texts.length
+      return Effect.matchEffect(service.embed(texts, { truncate: plan.truncate }), {
+        onFailure: (e) => Effect.fail(fromEmbedError(e, field, typeof plan.inputs === "string")),
+        onSuccess: (result) => {
+          let bytes: Uint8Array
+          try {
+            bytes = plan.render(result.embeddings, result)
+          } catch (e) {
+            return Effect.fail(nonFinite(e))
+          }
+          return Effect.succeed(HttpServerResponse.uint8Array(bytes, {
+            contentType: jsonType,
+            headers: timingHeaders(result, start, countCharacters(texts))
+          }))
+        }
       })
     })
 
-  const embedOpenAI: Handler = (request, headers, start) =>
-    Effect.gen(function*() {
-      const service = yield* embedder()
-      const json = yield* readJson(request, headers)
-      const body = yield* Effect.fromResult(Requests.decodeOpenAI(json))
-      const inputs = yield* Effect.fromResult(Requests.checkInputs("input", body.input, config.maxClientBatch))
-      const dimension = service.info.dimension
-      const dimensions = body.dimensions ?? undefined
-      if (dimensions !== undefined && dimensions > dimension) {
-        return yield* new ApiError({
-          kind: "invalid_request",
-          message: `invalid request: "dimensions" is ${dimensions}, more than the model's ${dimension} dimensions`,
-          param: "dimensions"
-        })
+  const embedTei = embedRoute(Requests.decodeTei, "inputs", (body, service) => ({
+    inputs: body.inputs,
+    truncate: body.truncate ?? config.autoTruncate,
+    render: (vectors) => Encoding.matrixJson(shape(vectors, service.info.normalize, body.normalize ?? true, undefined))
+  }))
+
+  const embedOpenAI = embedRoute(Requests.decodeOpenAI, "input", (body, service) => {
+    const dimension = service.info.dimension
+    const dimensions = body.dimensions ?? undefined
+    if (dimensions !== undefined && dimensions > dimension) {
+      return new ApiError({
+        kind: "invalid_request",
+        message: `invalid request: "dimensions" is ${dimensions}, more than the model's ${dimension} dimensions`,
+        param: "dimensions"
+      })
+    }
+    const base64 = body.encoding_format === "base64"
+    return {
+      inputs: body.input,
+      truncate: config.autoTruncate,
+      render: (embeddings, result) => {
+        const vectors = shape(
+          embeddings,
+          service.info.normalize,
+          true,
+          dimensions === undefined || dimensions === dimension ? undefined : dimensions
+        )
+        const writer = new Encoding.JsonWriter()
+        writer.raw("{\"object\":\"list\",\"data\":[")
+        for (let i = 0; i < vectors.length; i++) {
+          writer.raw(i === 0 ? "{\"object\":\"embedding\",\"index\":" : ",{\"object\":\"embedding\",\"index\":")
+          writer.raw(`${i},"embedding":`)
+          if (base64) writer.raw(`"${Encoding.vectorBase64(vectors[i]!)}"`)
+          else writer.vector(vectors[i]!, i)
+          writer.char(125)
+        }
+        return writer.raw(
+          `],"model":${JSON.stringify(service.info.id)},"usage":{"prompt_tokens":${result.tokens},` +
+            `"total_tokens":${result.tokens}}}`
+        ).finish()
       }
-      yield* HttpMetrics.recordInputs("/v1/embeddings", inputs.length)
-      const result = yield* service.embed(inputs, { truncate: config.autoTruncate }).pipe(
-        Effect.mapError((e) => fromEmbedError(e, "input", typeof body.input === "string"))
-      )
-      const vectors = shape(
-        result.embeddings,
-        service.info.normalize,
-        true,
-        dimensions === undefined || dimensions === dimension ? undefined : dimensions
-      )
-      const base64 = body.encoding_format === "base64"
-      const text = yield* Effect.try({
-        try: () => {
-          const writer = new Encoding.JsonWriter()
-          writer.raw("{\"object\":\"list\",\"data\":[")
-          for (let i = 0; i < vectors.length; i++) {
-            writer.raw(i === 0 ? "{\"object\":\"embedding\",\"index\":" : ",{\"object\":\"embedding\",\"index\":")
-            writer.raw(`${i},"embedding":`)
-            if (base64) writer.raw(`"${Encoding.vectorBase64(vectors[i]!)}"`)
-            else writer.vector(vectors[i]!, i)
-            writer.raw("}")
-          }
-          return writer.raw(
-            `],"model":${JSON.stringify(service.info.id)},"usage":{"prompt_tokens":${result.tokens},` +
-              `"total_tokens":${result.tokens}}}`
-          ).finish()
-        },
-        catch: nonFinite
-      })
-      return HttpServerResponse.text(text, {
-        contentType: jsonType,
-        headers: timingHeaders(result, start, countCharacters(inputs))
-      })
-    })
+    }
+  })
 
   const health: Handler = () =>
     Effect.gen(function*() {
@@ -384,7 +407,8 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
   const dispatch = (
     request: Request,
     headers: Headers.Headers,
-    start: number
+    start: number,
+    tracker: Tracker
   ): { readonly route: string; readonly response: Effect.Effect<Response> } => {
     const url = request.url
     const q = url.indexOf("?")
@@ -430,7 +454,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     }
     return {
       route: route.name,
-      response: handler(request, headers, start).pipe(
+      response: handler(request, headers, start, tracker).pipe(
         Effect.catch((e) => Effect.succeed(toResponse(e, route.family))),
         Effect.catchDefect((defect) =>
           Effect.as(
@@ -464,22 +488,28 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     return n > 0 && n <= config.payloadLimit
   }
 
-  return Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+  return Effect.withFiber((fiber) => {
+    const context = fiber.context
+    const request = Context.getUnsafe(context, HttpServerRequest.HttpServerRequest)
     const start = performance.now()
     state.enter()
     const headers = request.headers
-    const { response, route } = dispatch(request, headers, start)
+    const tracker: Tracker = { inputs: 0 }
+    const { response, route } = dispatch(request, headers, start, tracker)
     const answered = hasReadableBody(headers)
       ? Effect.flatMap(response, (r) => Effect.as(Effect.ignore(request.arrayBuffer), closeWhileDraining(r)))
       : Effect.map(response, closeWhileDraining)
     return Effect.onExit(answered, (exit) => {
       state.leave()
-      return HttpMetrics.recordRequest(
+      HttpMetrics.recordUnsafe(
+        context,
         route,
         request.method,
         exit._tag === "Success" ? exit.value.status : 499,
-        (performance.now() - start) / 1000
+        (performance.now() - start) / 1000,
+        tracker.inputs
       )
+      return Effect.void
     })
   }).pipe(
     Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBody),

@@ -1,6 +1,6 @@
 /**
  * Fast serialisation of embedding vectors: JSON number arrays written digit by digit into a reused
- * buffer (no per-number strings, no per-response buffer), base64 of little-endian float32 bytes (as OpenAI
+ * buffer (no per-number strings), base64 of little-endian float32 bytes (as OpenAI
  * sends), L2 normalisation and Matryoshka-style dimension truncation.
  *
  * Each float32 is written with 9 significant digits, trailing zeros dropped (`0.5`, `-0.0123456789`,
@@ -153,10 +153,9 @@ const writeFloat = (buf: Buffer, pos: number, x: number): number => {
 let scratch = Buffer.allocUnsafeSlow(64 * 1024)
 
 /**
- * Builds one response body in a scratch buffer shared by all writers, and returns it as a string:
- * a body is built synchronously from start to `finish()`, so no two writers are ever open at once.
- * Writing into reused memory and handing Node one string (sent with the headers in one write)
- * avoids allocating a buffer per response.
+ * Builds one response body in a scratch buffer shared by all writers (a body is built
+ * synchronously from start to `finish()`, so no two writers are ever open at once), then copies the
+ * bytes out once. Handing Node bytes rather than a string spares it encoding the body again.
  *
  * @since 0.1.0
  * @category json
@@ -206,9 +205,11 @@ export class JsonWriter {
     return this
   }
 
-  /** The text written. The writer must not be used afterwards. */
-  finish(): string {
-    return this.buf.toString("utf8", 0, this.pos)
+  /** A copy of the bytes written (UTF-8). The writer must not be used afterwards. */
+  finish(): Uint8Array {
+    const out = Buffer.allocUnsafe(this.pos)
+    this.buf.copy(out, 0, 0, this.pos)
+    return out
   }
 }
 
@@ -218,7 +219,7 @@ export class JsonWriter {
  * @since 0.1.0
  * @category json
  */
-export const matrixJson = (vectors: ReadonlyArray<Float32Array>): string => {
+export const matrixJson = (vectors: ReadonlyArray<Float32Array>): Uint8Array => {
   const writer = new JsonWriter()
   writer.char(91)
   for (let r = 0; r < vectors.length; r++) {

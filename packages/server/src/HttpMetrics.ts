@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Metric } from "effect"
+import { type Context, Effect, Metric } from "effect"
 
 const requestsTotal = "adabatch_http_requests_total"
 const requestsDescription = "HTTP requests answered, by route, method and status (499: the client went away first)"
@@ -70,30 +70,26 @@ const cached = <M>(map: Map<string, M>, route: string, make: () => M): M => {
 }
 
 /**
- * Records one answered request.
+ * Records one answered request synchronously, in the metric registry of `context`: its count, its
+ * duration and, for embedding requests (`inputs > 0`), its number of inputs.
  *
  * @since 0.1.0
  * @category metrics
  */
-export const recordRequest = (
+export const recordUnsafe = (
+  context: Context.Context<never>,
   route: string,
   method: string,
   status: number,
-  seconds: number
-): Effect.Effect<void> =>
-  Effect.andThen(
-    Metric.update(counterFor(route, method, status), 1),
-    Metric.update(cached(durations, route, () => Metric.withAttributes(durationHistogram, { route })), seconds)
-  )
-
-/**
- * Records the number of inputs of one embedding request.
- *
- * @since 0.1.0
- * @category metrics
- */
-export const recordInputs = (route: string, count: number): Effect.Effect<void> =>
-  Metric.update(cached(inputs, route, () => Metric.withAttributes(inputsHistogram, { route })), count)
+  seconds: number,
+  inputCount: number
+): void => {
+  counterFor(route, method, status).updateUnsafe(1, context)
+  cached(durations, route, () => Metric.withAttributes(durationHistogram, { route })).updateUnsafe(seconds, context)
+  if (inputCount > 0) {
+    cached(inputs, route, () => Metric.withAttributes(inputsHistogram, { route })).updateUnsafe(inputCount, context)
+  }
+}
 
 /**
  * The value of `adabatch_http_requests_total` for one series (tests).
