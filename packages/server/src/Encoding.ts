@@ -76,9 +76,15 @@ const writeFloat = (buf: Buffer, pos: number, x: number): number => {
     buf[pos++] = 45
     x = -x
   }
-  // Decimal exponent estimated from the binary one, then corrected: m gets exactly 9 digits.
-  f32[0] = x
-  let e = Math.floor((((u32[0]! >>> 23) & 255) - 127) * 0.3010299956639812)
+  // Decimal exponent: by comparison for the components of unit vectors, else estimated from the
+  // binary exponent; then corrected so that m gets exactly 9 digits.
+  let e: number
+  if (x < 1 && x >= 1e-4) {
+    e = x >= 0.1 ? -1 : x >= 0.01 ? -2 : x >= 0.001 ? -3 : -4
+  } else {
+    f32[0] = x
+    e = Math.floor((((u32[0]! >>> 23) & 255) - 127) * 0.3010299956639812)
+  }
   let m = (x * POW10[88 - e]! + 0.5) | 0
   if (m >= 1e9 || m < 0) {
     e++
