@@ -34,39 +34,42 @@ export interface ReportInput {
 const knownCauses: ReadonlyArray<readonly [string, string]> = [
   [
     "keeps working: it still answers at least half",
-    "Under 10x load the server's main thread is saturated by requests it then refuses (each is read, parsed and " +
-    "tokenized before the engine refuses it), and the engine's batch loop waits behind thousands of request " +
-    "fibers, so the model idles while the queue waits."
+    "Every request is read, parsed and tokenized before the engine refuses it, so at 10x the main thread spends " +
+    "its time tokenizing requests it then answers 429, and the engine's batch loop (which needs turns of the same " +
+    "event loop to dispatch and complete batches) dispatches a few batches per second while the model idles. " +
+    "Checking the queue before tokenizing, and bounding the requests in flight before their bodies are read, " +
+    "restored most of the capacity in a trial"
   ],
   [
     "admitted requests meet their deadline",
-    "The engine does not re-check deadlines when a formed batch is dispatched; with the main thread saturated, " +
-    "batches are dispatched seconds after they were formed, so requests can be computed after their deadline."
+    "The engine checks deadlines when it takes requests into a forming batch, not when the batch is dispatched; " +
+    "with the event loop saturated, dispatch happens long after formation, so requests are computed after their " +
+    "deadline"
   ],
   [
     "idle latency is back within 1 s",
-    "The requests already sent when the load stops are read and tokenized one after another on the saturated " +
-    "main thread (and under back-pressure a request whose deadline passes while waiting for room is only " +
-    "answered 504 once it gets room), so the backlog takes seconds to clear."
+    "The requests already sent when the load stops still wait unread in their sockets and are then tokenized one " +
+    "by one; under back-pressure, a request whose deadline passes while it waits for room is only answered (504) " +
+    "once room frees"
   ],
   [
     "server's own model settings (no run timeout)",
-    "The server passes no run timeout to the model (`ServerConfig` has no such setting), so a batch that hangs " +
-    "keeps its worker forever: every later request gets 504 and `/health` 503."
+    "The server gives the model no run timeout (`ServerConfig` has no such setting), so a batch that hangs keeps " +
+    "its worker forever: every later request gets 504 and `/health` 503"
   ],
   [
     "invalid UTF-8",
-    "The body is decoded with replacement characters, so invalid UTF-8 is embedded as U+FFFD instead of being " +
-    "refused with 400 like other malformed JSON."
+    "The body is decoded leniently (U+FFFD replacement), so invalid UTF-8 is embedded as replacement characters " +
+    "instead of being refused with 400 like other malformed JSON"
   ],
   [
     "overlong UTF-8",
-    "Same cause as invalid UTF-8: the body is decoded leniently."
+    "Same cause: the body is decoded leniently"
   ],
   [
     "slow-loris",
-    "The HTTP server keeps Node's defaults (`requestTimeout` 300 s, `headersTimeout` 60 s, checked every 30 s), " +
-    "so a client that stalls mid-body or mid-headers holds its connection for minutes instead of getting 408."
+    "The HTTP server keeps Node's defaults (`requestTimeout` 300 s, `headersTimeout` 60 s, checked every 30 s), so a " +
+    "client that stalls mid-body or mid-headers holds its connection for minutes instead of getting 408"
   ]
 ]
 
@@ -259,7 +262,7 @@ export const render = (input: ReportInput): string => {
       const first = (/expected .*$/.exec(line)?.[0] ?? line).replace(/ \/\/ Object\.is equality$/, "").slice(0, 160)
       out.push(
         `- **${t.file}**: ${t.name}${first === "" ? "" : ` (\`${first.replace(/`/g, "'")}\`)`}` +
-          (cause === undefined ? "" : `. ${cause}`)
+          (cause === undefined ? "" : `. ${cause}.`)
       )
     }
     out.push("")

@@ -101,7 +101,7 @@ describe("SIGTERM under load", () => {
         expect([200, 503]).toContain(s.outcome.status)
         if (s.outcome.status === 503) expect(s.outcome.headers["retry-after"]).toBeDefined()
       } else {
-        expect(s.outcome.error).toMatch(/^reconnect: ECONNREFUSED$/)
+        expect(s.outcome.error).toMatch(/^reconnect: (ECONNREFUSED|ECONNRESET)$/)
       }
     }
   }, 120_000)
@@ -141,7 +141,7 @@ describe("SIGTERM under load", () => {
       expect(json(s.outcome).error_type).toBe("unhealthy")
     }
     for (const s of after) {
-      if (s.outcome.status === undefined) expect(s.outcome.error).toMatch(/^reconnect: ECONNREFUSED$/)
+      if (s.outcome.status === undefined) expect(s.outcome.error).toMatch(/^reconnect: (ECONNREFUSED|ECONNRESET)$/)
       else expect([200, 503]).toContain(s.outcome.status)
     }
   }, 120_000)
