@@ -18,7 +18,12 @@ import type { ServerConfig } from "./ServerConfig.js"
 export const modelLayer = (
   config: ServerConfig
 ): Layer.Layer<EmbeddingModel.EmbeddingModel, ModelError.ModelLoadError> =>
-  ModelSource.layer({ model: config.model, workers: config.workers, intraOpNumThreads: config.threads })
+  ModelSource.layer({
+    model: config.model,
+    echoDimension: config.echoDimension,
+    workers: config.workers,
+    intraOpNumThreads: config.threads
+  })
 
 /**
  * The batching policies the configuration selects.

@@ -53,6 +53,8 @@ export interface ServerConfig {
   readonly overflow: "reject" | "backpressure"
   /** Let the queue capacity adapt between two bounds; `undefined`: fixed capacity. */
   readonly queueDynamic: QueueDynamic | undefined
+  /** Vector dimension of the `echo` model; `undefined`: the model's default (384). Ignored for ONNX models. */
+  readonly echoDimension: number | undefined
   /** Inference worker threads; `undefined`: the model's default. */
   readonly workers: number | undefined
   /** Intra-op threads per ONNX session; `undefined`: the model's default. */
@@ -92,6 +94,7 @@ export const defaults: ServerConfig = {
   queueCapacity: 1024,
   overflow: "reject",
   queueDynamic: undefined,
+  echoDimension: undefined,
   workers: undefined,
   threads: undefined,
   requestTimeoutMs: 30_000,
@@ -262,6 +265,15 @@ export const settings: ReadonlyArray<Setting> = [
     nonEmpty("default, tiny, echo, or a model directory path"),
     "default (MiniLM-L6-shaped ONNX encoder), tiny (small ONNX model for tests), echo (no ONNX, deterministic " +
       "vectors), or the path of a model directory."
+  ),
+  setting(
+    "echoDimension",
+    "ADABATCH_ECHO_DIMENSION",
+    "<int|auto>",
+    optionalInt(1, 65_536),
+    "Vector dimension of the echo model (auto: 384, or the dimension of the model named after echo:); " +
+      "ignored for ONNX models.",
+    { shownDefault: "auto" }
   ),
   setting(
     "batchPolicy",

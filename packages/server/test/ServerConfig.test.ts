@@ -161,6 +161,14 @@ describe("ServerConfig", () => {
     }
   })
 
+  it("reads the echo model's dimension from ADABATCH_ECHO_DIMENSION and --echo-dimension (auto: unset)", () => {
+    expect(serve({ ADABATCH_ECHO_DIMENSION: "16" }).echoDimension).toBe(16)
+    expect(serve({ ADABATCH_ECHO_DIMENSION: "16" }, ["--echo-dimension=4"]).echoDimension).toBe(4)
+    expect(serve({ ADABATCH_ECHO_DIMENSION: "auto" }).echoDimension).toBeUndefined()
+    expect(failure({ ADABATCH_ECHO_DIMENSION: "0" }).message).toContain("ADABATCH_ECHO_DIMENSION")
+    expect(failure({}, ["--echo-dimension", "x"]).message).toContain("--echo-dimension")
+  })
+
   it("make applies overrides and the same cross-field checks", () => {
     expect(ServerConfig.make({ port: 0, model: "echo" }).port).toBe(0)
     expect(() => ServerConfig.make({ queueCapacity: 10, queueDynamic: { floor: 20, ceiling: 40 } })).toThrow(

@@ -61,6 +61,23 @@ describe("POST /embed", () => {
     expect((mixed.json as Array<Array<number>>).map(f32)).toEqual([reference[2], reference[0]])
   })
 
+  it("serves the echo model at the configured dimension, with the same unit vectors for the same text", async () => {
+    const small = await start({ echoDimension: 16 })
+    try {
+      const first = await embed(small, texts)
+      const again = await embed(small, texts[1]!)
+      expect(first.status).toBe(200)
+      const vectors = first.json as Array<Array<number>>
+      expect(vectors.map((v) => v.length)).toEqual([16, 16, 16])
+      for (const v of vectors) expect(norm(v)).toBeCloseTo(1, 5)
+      expect((again.json as Array<Array<number>>)[0]).toEqual(vectors[1])
+      const info = await get(small, "/info")
+      expect((info.json as { dimension: number }).dimension).toBe(16)
+    } finally {
+      await small.close()
+    }
+  })
+
   it("accepts normalize and truncate, and a JSON content type with parameters", async () => {
     const long = "word ".repeat(2000)
     const reply = await post(server, "/embed", { inputs: [long], truncate: true, normalize: false }, {

@@ -24,6 +24,12 @@ import type { FaultInjection } from "./WorkerPool.js"
 export interface ModelSourceOptions {
   /** `"default"`, `"tiny"`, `"echo"`, `"echo:<name or dir>"`, or a model directory. */
   readonly model: string
+  /**
+   * Vector dimension of the echo model (`"echo"` and `"echo:<name or dir>"`; ignored for ONNX
+   * models). Default: the directory's dimension, else 384. A small dimension measures the engine
+   * and transport without the cost of writing 384 floats per input.
+   */
+  readonly echoDimension?: number | undefined
   /** Worker threads (ONNX models; default 1). */
   readonly workers?: number | undefined
   /** Intra-op threads per worker (ONNX models; default: available cores / workers). */
@@ -62,11 +68,11 @@ export const make = (
   options: ModelSourceOptions
 ): Effect.Effect<EmbeddingModel["Service"], ModelLoadError, Scope.Scope> => {
   const model = options.model
-  if (model === "echo") return EchoModel.make({ faults: options.faults })
+  if (model === "echo") return EchoModel.make({ dimension: options.echoDimension, faults: options.faults })
   if (model.startsWith(ECHO_PREFIX)) {
     return Effect.flatMap(
       directoryOf(model.slice(ECHO_PREFIX.length), options),
-      (dir) => EchoModel.make({ dir, faults: options.faults })
+      (dir) => EchoModel.make({ dir, dimension: options.echoDimension, faults: options.faults })
     )
   }
   return Effect.flatMap(directoryOf(model, options), (dir) =>
