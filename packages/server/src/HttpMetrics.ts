@@ -17,15 +17,21 @@ import { type Context, Effect, Metric } from "effect"
 const requestsTotal = "adabatch_http_requests_total"
 const requestsDescription = "HTTP requests answered, by route, method and status (499: the client went away first)"
 
-const durationHistogram = Metric.histogram("adabatch_http_request_duration_seconds", {
-  description: "HTTP request duration from request start to response, in seconds",
-  boundaries: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
-})
+// Each route's series is a metric built with its `route` attribute (`Metric.withAttributes` would
+// make a new context and series key on every update).
+const durationHistogram = (route: string) =>
+  Metric.histogram("adabatch_http_request_duration_seconds", {
+    description: "HTTP request duration from request start to response, in seconds",
+    boundaries: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    attributes: { route }
+  })
 
-const inputsHistogram = Metric.histogram("adabatch_http_request_inputs", {
-  description: "Inputs per embedding request",
-  boundaries: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
-})
+const inputsHistogram = (route: string) =>
+  Metric.histogram("adabatch_http_request_inputs", {
+    description: "Inputs per embedding request",
+    boundaries: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    attributes: { route }
+  })
 
 /**
  * Requests currently being handled (set when `/metrics` is read).
@@ -85,9 +91,9 @@ export const recordUnsafe = (
   inputCount: number
 ): void => {
   counterFor(route, method, status).updateUnsafe(1, context)
-  cached(durations, route, () => Metric.withAttributes(durationHistogram, { route })).updateUnsafe(seconds, context)
+  cached(durations, route, () => durationHistogram(route)).updateUnsafe(seconds, context)
   if (inputCount > 0) {
-    cached(inputs, route, () => Metric.withAttributes(inputsHistogram, { route })).updateUnsafe(inputCount, context)
+    cached(inputs, route, () => inputsHistogram(route)).updateUnsafe(inputCount, context)
   }
 }
 

@@ -58,19 +58,28 @@ export const requests = Metric.counter("adabatch_requests_total", {
   incremental: true
 })
 
+const outcomeCounter = (outcome: Outcome): Metric.Metric<number, Metric.CounterState<number>> =>
+  Metric.counter("adabatch_requests_total", {
+    description: "Requests submitted to the engine, by outcome",
+    incremental: true,
+    attributes: { outcome }
+  })
+
 /**
- * One counter per outcome, pre-labelled so the hot path does not build attributes.
+ * One counter per outcome, the same series as `requests` with an `outcome` attribute. Built with
+ * the attribute (not `Metric.withAttributes`, which makes a new context and series key on every
+ * update), so the hot path builds nothing.
  *
  * @since 0.1.0
  * @category metrics
  */
 export const requestsByOutcome: Record<Outcome, Metric.Metric<number, Metric.CounterState<number>>> = {
-  ok: Metric.withAttributes(requests, { outcome: "ok" }),
-  rejected: Metric.withAttributes(requests, { outcome: "rejected" }),
-  expired: Metric.withAttributes(requests, { outcome: "expired" }),
-  cancelled: Metric.withAttributes(requests, { outcome: "cancelled" }),
-  failed: Metric.withAttributes(requests, { outcome: "failed" }),
-  shutdown: Metric.withAttributes(requests, { outcome: "shutdown" })
+  ok: outcomeCounter("ok"),
+  rejected: outcomeCounter("rejected"),
+  expired: outcomeCounter("expired"),
+  cancelled: outcomeCounter("cancelled"),
+  failed: outcomeCounter("failed"),
+  shutdown: outcomeCounter("shutdown")
 }
 
 /**
