@@ -46,6 +46,8 @@ interface Route {
 /** Per-request facts the handler reports for the metrics. */
 interface Tracker {
   inputs: number
+  /** The body has been read in full (nothing left to drain before answering). */
+  bodyRead: boolean
 }
 
 type Handler = (
@@ -187,15 +189,31 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
         `${config.payloadLimit} bytes (ADABATCH_PAYLOAD_LIMIT)`
     })
 
-  const timingHeaders = (result: Embedder.EmbedResult, start: number, characters: number) => ({
-    "x-total-time": ms(performance.now() - start),
-    "x-tokenization-time": ms(result.timings.tokenizationMs),
-    "x-queue-time": ms(result.timings.queueMs),
-    "x-inference-time": ms(result.timings.inferenceMs),
-    "x-compute-time": ms(result.timings.totalMs),
-    "x-compute-tokens": String(result.tokens),
-    "x-compute-characters": String(characters)
-  })
+  /**
+   * The JSON response with TEI's timing headers. The headers are added to the map the response
+   * was just made with: with a content type and no `headers` option, `uint8Array` gives each
+   * response a fresh header map of its own (`content-type`, `content-length`), which nothing else
+   * references yet. Passing the timing headers as the `headers` option instead copies them twice
+   * (`Headers.fromInput`, then a spread and `Object.setPrototypeOf` in the constructor), which
+   * measured ~4.5 us per response against ~0.2 us this way.
+   */
+  const embedResponse = (
+    bytes: Uint8Array,
+    result: Embedder.EmbedResult,
+    start: number,
+    characters: number
+  ): Response => {
+    const response = HttpServerResponse.uint8Array(bytes, { contentType: jsonType })
+    const headers = response.headers as Record<string, string>
+    headers["x-total-time"] = ms(performance.now() - start)
+    headers["x-tokenization-time"] = ms(result.timings.tokenizationMs)
+    headers["x-queue-time"] = ms(result.timings.queueMs)
+    headers["x-inference-time"] = ms(result.timings.inferenceMs)
+    headers["x-compute-time"] = ms(result.timings.totalMs)
+    headers["x-compute-tokens"] = String(result.tokens)
+    headers["x-compute-characters"] = String(characters)
+    return response
+  }
 
   const countCharacters = (inputs: ReadonlyArray<string>): number => {
     let n = 0
@@ -236,6 +254,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
   ): Handler =>
   (request, headers, start, tracker) =>
     Effect.flatMap(readJson(request, headers), (json) => {
+      tracker.bodyRead = true
       const phase = state.phase
       if (phase._tag !== "Ready") return Effect.fail(notReady(phase))
       const service = phase.embedder
@@ -256,10 +275,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
           } catch (e) {
             return Effect.fail(nonFinite(e))
           }
-          return Effect.succeed(HttpServerResponse.uint8Array(bytes, {
-            contentType: jsonType,
-            headers: timingHeaders(result, start, countCharacters(texts))
-          }))
+          return Effect.succeed(embedResponse(bytes, result, start, countCharacters(texts)))
         }
       })
     })
@@ -494,10 +510,13 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     const start = performance.now()
     state.enter()
     const headers = request.headers
-    const tracker: Tracker = { inputs: 0 }
+    const tracker: Tracker = { inputs: 0, bodyRead: false }
     const { response, route } = dispatch(request, headers, start, tracker)
     const answered = hasReadableBody(headers)
-      ? Effect.flatMap(response, (r) => Effect.as(Effect.ignore(request.arrayBuffer), closeWhileDraining(r)))
+      ? Effect.flatMap(response, (r) =>
+        tracker.bodyRead
+          ? Effect.succeed(closeWhileDraining(r))
+          : Effect.as(Effect.ignore(request.arrayBuffer), closeWhileDraining(r)))
       : Effect.map(response, closeWhileDraining)
     return Effect.onExit(answered, (exit) => {
       state.leave()

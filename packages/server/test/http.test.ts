@@ -78,6 +78,18 @@ describe("POST /embed", () => {
     }
   })
 
+  it("gives every response its own timing headers next to its content type and length", async () => {
+    const [short, long] = await Promise.all([embed(server, "a b"), embed(server, ["hello there", "general kenobi"])])
+    expect(short.headers.get("x-compute-characters")).toBe("3")
+    expect(long.headers.get("x-compute-characters")).toBe("25")
+    for (const reply of [short, long]) {
+      expect(reply.headers.get("content-type")).toBe("application/json")
+      expect(Number(reply.headers.get("content-length"))).toBe(Buffer.byteLength(reply.text))
+    }
+    const again = await embed(server, "a b")
+    expect(again.headers.get("x-compute-characters")).toBe("3")
+  })
+
   it("accepts normalize and truncate, and a JSON content type with parameters", async () => {
     const long = "word ".repeat(2000)
     const reply = await post(server, "/embed", { inputs: [long], truncate: true, normalize: false }, {
