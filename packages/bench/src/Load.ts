@@ -70,8 +70,11 @@ class Tally {
   ok = 0
   rejected = 0
   errors = 0
+  /** Sum of every counted request's latency, whatever its outcome. */
+  allLatencySum = 0
   readonly latencies: Array<number> = []
   add(outcome: Outcome, latencyMs: number): void {
+    this.allLatencySum += latencyMs
     if (outcome === "ok") {
       this.ok++
       this.latencies.push(latencyMs)
@@ -96,10 +99,14 @@ const safeSend = (send: Send, i: number): Promise<Outcome> => {
 /**
  * `concurrency` clients each send requests back to back, until `total` requests were sent or
  * `durationMs` passed (whichever is given; both: whichever comes first). Requests started within
- * the first `warmupMs` are not counted in the outcomes and latencies. With a duration, throughput
- * is the successes **completed inside** the window `[warmupMs, warmupMs + durationMs]` per second
- * (requests still running at its end are awaited but not counted); with only a total, it is the
- * successes over the time from the first to the last answer.
+ * the first `warmupMs` are not counted. Requests still running at the end are awaited.
+ *
+ * Throughput with a duration follows Little's law: with `N` clients always busy, the system
+ * completes `N / mean latency` requests per second, times the share that succeeded. Counting
+ * answers inside a short window instead is quantised by whole batches (a batcher answers in
+ * bursts, and a slow model gives a window only a few of them) and biased by the requests cut
+ * off at its ends. With only a request total, throughput is successes over the time from the
+ * first request to the last answer, as the original experiments measured it.
  *
  * @since 0.1.0
  * @category constructors
@@ -128,8 +135,6 @@ export const closedLoop = async (options: {
   let cpuEnd = Number.NaN
   let windowStart = warmupMs === 0 ? start : Number.NaN
   let lastEnd = start
-  // with a duration: completion times of the successes that completed inside the window
-  const okTimes: Array<number> = []
   const client = async (): Promise<void> => {
     while (next < total) {
       const t0 = performance.now()
@@ -148,7 +153,6 @@ export const closedLoop = async (options: {
         tally.add(outcome, t1 - t0)
         if (t1 > lastEnd) lastEnd = t1
       }
-      if (outcome === "ok" && t1 >= measureFrom && t1 <= deadline) okTimes.push(t1)
     }
   }
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, client))
@@ -164,7 +168,7 @@ export const closedLoop = async (options: {
   const elapsedMs = Math.max(0, windowEnd - measureFrom)
   return {
     ...finish("closed", tally, 0, elapsedMs, [], cpu),
-    throughput: windowRate(okTimes, elapsedMs),
+    throughput: littlesLaw(tally, concurrency),
     generatorCpuShare: elapsedMs > 0 ? cpu / elapsedMs : 0
   }
 }
@@ -280,28 +284,19 @@ export const sequential = async (options: {
 }
 
 /**
- * Successes per second inside a window, robust to batching: a batcher answers in bursts (one per
- * batch), so counting answers in a short window is quantised by whole batches. The rate is taken
- * between the first and the last answer of the window instead, not counting the first burst
- * (answers within 1 ms of the first); with fewer than two bursts it falls back to count / window.
+ * Successful requests per second of a closed loop with `concurrency` always-busy clients, by
+ * Little's law: `concurrency / mean latency` (all outcomes), times the success share.
  *
  * @since 0.1.0
  * @category utils
  */
-export const windowRate = (completionTimes: ReadonlyArray<number>, windowMs: number): number => {
-  const n = completionTimes.length
-  if (n === 0 || windowMs <= 0) return 0
-  let first = Number.POSITIVE_INFINITY
-  let last = Number.NEGATIVE_INFINITY
-  for (const t of completionTimes) {
-    if (t < first) first = t
-    if (t > last) last = t
-  }
-  let after = 0
-  for (const t of completionTimes) if (t > first + 1) after++
-  const span = last - first
-  if (after === 0 || span <= 1) return (n * 1000) / windowMs
-  return (after * 1000) / span
+export const littlesLaw = (
+  tally: { readonly ok: number; readonly rejected: number; readonly errors: number; readonly allLatencySum: number },
+  concurrency: number
+): number => {
+  const n = tally.ok + tally.rejected + tally.errors
+  if (n === 0 || tally.allLatencySum <= 0) return 0
+  return ((concurrency * 1000) / (tally.allLatencySum / n)) * (tally.ok / n)
 }
 
 const finish = (

@@ -184,10 +184,22 @@ export const writeAll = async (results: Results): Promise<Array<string>> => {
  * @since 0.1.0
  * @category constructors
  */
-export const main = (options: BenchOptions): Effect.Effect<Array<string>, unknown> =>
+export const main = (
+  options: BenchOptions
+): Effect.Effect<{ readonly results: Results; readonly written: Array<string> }, unknown> =>
   Effect.gen(function*() {
     const progress = Progress.make({ enabled: options.progress })
     const results = yield* run(options, progress).pipe(Effect.ensuring(Effect.sync(() => progress.done())))
     const written = yield* Effect.promise(() => writeAll(results))
-    return written
+    return { results, written }
   })
+
+/**
+ * Reads a `results.json` back (JSON has no `NaN`: the `null`s it wrote for windows that measured
+ * nothing become `NaN` again).
+ *
+ * @since 0.1.0
+ * @category output
+ */
+export const readResults = (file: string): Results =>
+  JSON.parse(Fs.readFileSync(file, "utf8"), (_key, value: unknown) => (value === null ? Number.NaN : value)) as Results

@@ -5,7 +5,6 @@
  * @since 0.1.0
  */
 import { Effect, Exit } from "effect"
-import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { help, OptionsError, parse } from "./Options.js"
 import type { Results } from "./Results.js"
@@ -37,7 +36,7 @@ if (fromIndex >= 0) {
     console.error("--from needs the path of a results.json")
     process.exit(2)
   }
-  const results = JSON.parse(Fs.readFileSync(file, "utf8")) as Results
+  const results = Runner.readResults(file)
   const docs = args.includes("--docs")
   const dir = Path.dirname(Path.resolve(file))
   Runner.writeAll({ ...results, options: { ...results.options, out: dir, docs } }).then(
@@ -61,9 +60,8 @@ if (fromIndex >= 0) {
   }
   Effect.runPromiseExit(Runner.main(options)).then((exit) => {
     if (Exit.isSuccess(exit)) {
-      const resultsFile = Path.join(Path.dirname(exit.value[0]!), "results.json")
-      const results = JSON.parse(Fs.readFileSync(resultsFile, "utf8")) as Results
-      printSummary(results, exit.value)
+      const { results, written } = exit.value
+      printSummary(results, written)
       process.exit(results.failures.length > 0 ? 1 : 0)
     } else {
       console.error(exit.cause)

@@ -109,21 +109,13 @@ describe("Arrivals", () => {
   })
 })
 
-describe("Load.windowRate", () => {
-  it("measures a bursty (batched) answer stream between its first and last burst", () => {
-    // bursts of 32 answers every 100 ms, from t = 50 to t = 950: 10 bursts in a 1,000 ms window
-    const times = Array.from({ length: 10 }, (_, b) => Array.from({ length: 32 }, () => 50 + b * 100)).flat()
-    // 9 bursts after the first, over 900 ms: 320 / s, whereas count / window gives 320 only by luck of phase
-    expect(Load.windowRate(times, 1000)).toBeCloseTo(320, 6)
-    // the same stream seen through a window that holds 2 bursts
-    expect(Load.windowRate(times.filter((t) => t <= 150), 200)).toBeCloseTo(320, 6)
-  })
-
-  it("matches count / window for a steady stream and falls back with one burst", () => {
-    const steady = Array.from({ length: 1000 }, (_, i) => i + 0.5)
-    expect(Load.windowRate(steady, 1000)).toBeCloseTo(1000, -1)
-    expect(Load.windowRate([5, 5, 5], 1000)).toBe(3)
-    expect(Load.windowRate([], 1000)).toBe(0)
+describe("Load.littlesLaw", () => {
+  it("gives concurrency / mean latency, times the success share", () => {
+    // 64 clients, every request takes 200 ms: 320 requests/s
+    expect(Load.littlesLaw({ ok: 640, rejected: 0, errors: 0, allLatencySum: 640 * 200 }, 64)).toBeCloseTo(320, 9)
+    // a quarter rejected (counted in the mean latency too)
+    expect(Load.littlesLaw({ ok: 480, rejected: 160, errors: 0, allLatencySum: 640 * 200 }, 64)).toBeCloseTo(240, 9)
+    expect(Load.littlesLaw({ ok: 0, rejected: 0, errors: 0, allLatencySum: 0 }, 64)).toBe(0)
   })
 })
 
