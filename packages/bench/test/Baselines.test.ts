@@ -1,10 +1,13 @@
+import { BatchError } from "@adabatch/core"
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import * as DataLoaderSystem from "../src/baselines/DataLoaderSystem.js"
 import * as Original from "../src/baselines/Original.js"
+import { Overloaded } from "../src/baselines/Overloaded.js"
 import * as TeiStyle from "../src/baselines/TeiStyle.js"
 import * as Unbatched from "../src/baselines/Unbatched.js"
+import * as Systems from "../src/Systems.js"
 
 /** A batch function that records batch sizes and can be held closed. */
 const recorder = () => {
@@ -153,4 +156,15 @@ describe("dataloader and no batching (baselines)", () => {
       yield* Effect.forEach([1, 2, 3], submit, { concurrency: "unbounded" })
       expect(r.batches).toEqual([[1], [2], [3]])
     }))
+})
+
+describe("Systems.outcomeOf", () => {
+  it("maps refusals to rejected and anything else to error", () => {
+    const queueFull = new BatchError.QueueFull({ queued: 1, capacity: 1, retryAfterMs: 1 })
+    expect(Systems.outcomeOf(Exit.succeed(1))).toBe("ok")
+    expect(Systems.outcomeOf(Exit.fail(queueFull))).toBe("rejected")
+    expect(Systems.outcomeOf(Exit.fail(new Overloaded({ system: "tei-style", capacity: 512 })))).toBe("rejected")
+    expect(Systems.outcomeOf(Exit.fail(new BatchError.DeadlineExceeded({ waitedMs: 1, timeoutMs: 1 })))).toBe("error")
+    expect(Systems.outcomeOf(Exit.die(new Error("boom")))).toBe("error")
+  })
 })
