@@ -162,6 +162,11 @@ const QUEUED = 0
 const RUNNING = 1
 const DONE = 2
 
+/** What a lone job's caller gets: its output, its `Timed` output, or a one-element list of it. */
+const PLAIN = 0
+const TIMED = 1
+const LIST = 2
+
 /** One request. Plain mutable object: the only per-request allocation besides the caller's fiber. */
 class Job<I, O, E> {
   state = QUEUED
@@ -179,7 +184,8 @@ class Job<I, O, E> {
     readonly deadline: number,
     readonly timeoutMs: number,
     readonly custom: boolean,
-    readonly timed: boolean
+    /** `PLAIN`, `TIMED` or `LIST` (`submitAll` of one input); group members are always timed. */
+    readonly shape: number
   ) {}
   declare readonly _O: O
   declare readonly _E: E
@@ -322,8 +328,9 @@ export const make = <I, O, E = never, R = never>(
       }
       let result: Exit.Exit<any, any> = exit
       if (job.group !== undefined) return settleMember(job.group, job, exit, now)
-      if (job.timed && Exit.isSuccess(exit)) {
-        result = Exit.succeed(timedOf(job, exit.value))
+      if (job.shape !== PLAIN && Exit.isSuccess(exit)) {
+        const timed = timedOf(job, exit.value)
+        result = Exit.succeed(job.shape === LIST ? [timed] : timed)
       }
       const resume = job.resume
       if (resume !== undefined) {
@@ -423,49 +430,52 @@ export const make = <I, O, E = never, R = never>(
       live.push(job)
     }
 
-    const submitJob = (input: I, options: SubmitOptions | undefined, timed: boolean): Effect.Effect<any, any> =>
-      Effect.suspend(() => {
-        if (!accepting) {
-          update(Metrics.requestsByOutcome.shutdown, 1)
-          return Effect.fail(new BatchError.ShuttingDown({ reason: "intake-closed" }))
-        }
-        const cost = costOf === undefined ? 1 : costOf(input)
-        if (!(cost >= 0)) return Effect.die(new RangeError(`cost(input) must be a number >= 0, got ${cost}`))
-        if (cost > hardCost) {
-          update(Metrics.requestsByOutcome.failed, 1)
-          return Effect.fail(new BatchError.CostExceedsBudget({ cost, budget: hardCost }))
-        }
-        const timeoutMs = options?.timeout === undefined
-          ? defaultTimeoutMs
-          : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
-        const now = nowMs(clock)
-        const job = new Job<I, O, E>(input, cost, now, now + timeoutMs, timeoutMs, timeoutMs < defaultTimeoutMs, timed)
-        arrivals++
-        windowSubmitted++
-        rollWindow(now)
-        if (overflow === "reject") {
-          const capacity = queuePolicy.capacity()
-          if (pending >= capacity || !Queue.offerUnsafe(queue, job)) {
-            windowRejected++
-            update(Metrics.rejections, 1)
-            update(Metrics.requestsByOutcome.rejected, 1)
-            return Effect.fail(new BatchError.QueueFull({ queued: pending, capacity, retryAfterMs: retryAfterMs() }))
-          }
-          admitted(job)
-          return awaitJob(job)
+    const submitJob = (input: I, options: SubmitOptions | undefined, shape: number): Effect.Effect<any, any> =>
+      Effect.suspend(() => admitOne(input, options, shape))
+
+    /** Admits one input now (the caller is already suspended). */
+    const admitOne = (input: I, options: SubmitOptions | undefined, shape: number): Effect.Effect<any, any> => {
+      if (!accepting) {
+        update(Metrics.requestsByOutcome.shutdown, 1)
+        return Effect.fail(new BatchError.ShuttingDown({ reason: "intake-closed" }))
+      }
+      const cost = costOf === undefined ? 1 : costOf(input)
+      if (!(cost >= 0)) return Effect.die(new RangeError(`cost(input) must be a number >= 0, got ${cost}`))
+      if (cost > hardCost) {
+        update(Metrics.requestsByOutcome.failed, 1)
+        return Effect.fail(new BatchError.CostExceedsBudget({ cost, budget: hardCost }))
+      }
+      const timeoutMs = options?.timeout === undefined
+        ? defaultTimeoutMs
+        : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+      const now = nowMs(clock)
+      const job = new Job<I, O, E>(input, cost, now, now + timeoutMs, timeoutMs, timeoutMs < defaultTimeoutMs, shape)
+      arrivals++
+      windowSubmitted++
+      rollWindow(now)
+      if (overflow === "reject") {
+        const capacity = queuePolicy.capacity()
+        if (pending >= capacity || !Queue.offerUnsafe(queue, job)) {
+          windowRejected++
+          update(Metrics.rejections, 1)
+          update(Metrics.requestsByOutcome.rejected, 1)
+          return Effect.fail(new BatchError.QueueFull({ queued: pending, capacity, retryAfterMs: retryAfterMs() }))
         }
         admitted(job)
-        if (Queue.offerUnsafe(queue, job)) return awaitJob(job)
-        // Back-pressure: suspend until there is room. Interrupting the wait withdraws the request.
-        return Queue.offer(queue, job).pipe(
-          Effect.onInterrupt(() => Effect.sync(() => cancel(job))),
-          Effect.flatMap((ok) => {
-            if (ok) return awaitJob(job)
-            settle(job, Exit.void, "shutdown", nowMs(clock))
-            return Effect.fail(new BatchError.ShuttingDown({ reason: "intake-closed" }))
-          })
-        )
-      })
+        return awaitJob(job)
+      }
+      admitted(job)
+      if (Queue.offerUnsafe(queue, job)) return awaitJob(job)
+      // Back-pressure: suspend until there is room. Interrupting the wait withdraws the request.
+      return Queue.offer(queue, job).pipe(
+        Effect.onInterrupt(() => Effect.sync(() => cancel(job))),
+        Effect.flatMap((ok) => {
+          if (ok) return awaitJob(job)
+          settle(job, Exit.void, "shutdown", nowMs(clock))
+          return Effect.fail(new BatchError.ShuttingDown({ reason: "intake-closed" }))
+        })
+      )
+    }
 
     const awaitGroup = (group: Group): Effect.Effect<any, any> =>
       Effect.callback<any, any>((resume) => {
@@ -485,7 +495,7 @@ export const make = <I, O, E = never, R = never>(
       Effect.suspend(() => {
         const n = inputs.length
         if (n === 0) return Effect.succeed([])
-        if (n === 1) return Effect.map(submitJob(inputs[0]!, options, true), (t) => [t])
+        if (n === 1) return admitOne(inputs[0]!, options, LIST)
         if (!accepting) {
           update(Metrics.requestsByOutcome.shutdown, n)
           return Effect.fail(new BatchError.ShuttingDown({ reason: "intake-closed" }))
@@ -509,7 +519,7 @@ export const make = <I, O, E = never, R = never>(
             now + timeoutMs,
             timeoutMs,
             timeoutMs < defaultTimeoutMs,
-            true
+            TIMED
           )
           jobs[i] = job
         }
@@ -931,8 +941,8 @@ export const make = <I, O, E = never, R = never>(
     })
 
     return {
-      submit: (input, options) => submitJob(input, options, false),
-      submitTimed: (input, options) => submitJob(input, options, true),
+      submit: (input, options) => submitJob(input, options, PLAIN),
+      submitTimed: (input, options) => submitJob(input, options, TIMED),
       submitAll,
       snapshot
     } satisfies Batcher<I, O, E>
