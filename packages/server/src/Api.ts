@@ -504,7 +504,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     return n > 0 && n <= config.payloadLimit
   }
 
-  return Effect.withFiber((fiber) => {
+  const handler = Effect.withFiber((fiber) => {
     const context = fiber.context
     const request = Context.getUnsafe(context, HttpServerRequest.HttpServerRequest)
     const start = performance.now()
@@ -530,8 +530,25 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
       )
       return Effect.void
     })
-  }).pipe(
-    Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBody),
-    Effect.interruptible
-  )
+  })
+  const limited = handler.pipe(Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBody))
+  // The server provides the body limit once around `serve` (see `bodyLimit`); then the handler
+  // need not copy the request's context to provide it again.
+  return Effect.withFiber((fiber) => {
+    const current = fiber.getRef(HttpIncomingMessage.MaxBodySize)
+    return current !== undefined && ByteSize.Equivalence(current, maxBody) ? handler : limited
+  }).pipe(Effect.interruptible)
 }
+
+/**
+ * The request body limit of `config`, as `HttpIncomingMessage.MaxBodySize`. Providing it around
+ * `HttpServer.serve` sets it for every request once, instead of per request in the handler.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const bodyLimit = (config: ServerConfig) =>
+<A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.provideService(effect, HttpIncomingMessage.MaxBodySize, ByteSize.bytes(config.payloadLimit))

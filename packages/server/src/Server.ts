@@ -143,7 +143,7 @@ export const make = (
       host: config.host,
       disablePreemptiveShutdown: true
     })
-    yield* server.serve(Api.make({ config, state }))
+    yield* server.serve(Api.make({ config, state })).pipe(Api.bodyLimit(config))
     const address = server.address
     if (address._tag === "UnixPathAddress") {
       return yield* Effect.die(new Error(`expected a TCP address, got ${address.path}`))
