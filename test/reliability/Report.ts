@@ -53,6 +53,12 @@ const knownCauses: ReadonlyArray<readonly [string, string]> = [
     "once room frees"
   ],
   [
+    "RSS stays bounded",
+    "Nothing bounds the requests in flight: under back-pressure every waiting request keeps its connection, parsed " +
+      "body, tokens and fiber until its deadline (and, while it waits for room, past it), so memory grows with the " +
+      "number of waiting clients rather than with the queue capacity"
+  ],
+  [
     "server's own model settings (no run timeout)",
     "The server gives the model no run timeout (`ServerConfig` has no such setting), so a batch that hangs keeps " +
     "its worker forever: every later request gets 504 and `/health` 503"
