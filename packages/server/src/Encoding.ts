@@ -42,6 +42,13 @@ for (let k = 0; k < 100; k++) {
   DIGIT_PAIRS[2 * k + 1] = 48 + (k % 10)
 }
 
+/** `DIGIT_QUADS[k]` is the four ASCII digits of `k` (0000 to 9999) as a little-endian uint32. */
+const DIGIT_QUADS = new Uint32Array(10000)
+for (let k = 0; k < 10000; k++) {
+  DIGIT_QUADS[k] = (48 + ((k / 1000) | 0)) | ((48 + (((k / 100) | 0) % 10)) << 8) |
+    ((48 + (((k / 10) | 0) % 10)) << 16) | ((48 + (k % 10)) << 24)
+}
+
 /** Writes the `n` decimal digits of `m` (zero-padded on the left) so that the last ends before `end`. */
 const writeDigits = (buf: Buffer, end: number, m: number, n: number): void => {
   let p = end
@@ -67,7 +74,7 @@ const writeSlow = (buf: Buffer, pos: number, x: number): number => {
  * Writes a finite float32 value (as a double) at `pos`; returns the new position. The caller
  * guarantees `MAX_FLOAT_BYTES` of room.
  */
-const writeFloat = (buf: Buffer, pos: number, x: number): number => {
+const writeFloat = (buf: Buffer, view: DataView, pos: number, x: number): number => {
   if (x === 0) {
     buf[pos] = 48
     return pos + 1
@@ -81,6 +88,23 @@ const writeFloat = (buf: Buffer, pos: number, x: number): number => {
   let e: number
   if (x < 1 && x >= 1e-4) {
     e = x >= 0.1 ? -1 : x >= 0.01 ? -2 : x >= 0.001 ? -3 : -4
+    const m = (x * POW10[88 - e]! + 0.5) | 0
+    if (m >= 1e8 && m < 1e9) {
+      // The components of unit vectors: 0.[0...]ddddddddd, all nine digits written at once (a
+      // leading digit, then two groups of four), then trailing zeros dropped.
+      buf[pos++] = 48
+      buf[pos++] = 46
+      for (let i = -1; i > e; i--) buf[pos++] = 48
+      const high = (m / 1e8) | 0
+      const rest = m - high * 1e8
+      const middle = (rest / 1e4) | 0
+      buf[pos] = 48 + high
+      view.setUint32(pos + 1, DIGIT_QUADS[middle]!, true)
+      view.setUint32(pos + 5, DIGIT_QUADS[rest - middle * 1e4]!, true)
+      pos += 9
+      while (buf[pos - 1] === 48) pos--
+      return pos
+    }
   } else {
     f32[0] = x
     e = Math.floor((((u32[0]! >>> 23) & 255) - 127) * 0.3010299956639812)
@@ -157,6 +181,7 @@ const writeFloat = (buf: Buffer, pos: number, x: number): number => {
 
 /** One scratch buffer for all writers: bodies are built synchronously, one at a time. */
 let scratch = Buffer.allocUnsafeSlow(64 * 1024)
+let scratchView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength)
 
 /**
  * Builds one response body in a scratch buffer shared by all writers (a body is built
@@ -168,6 +193,7 @@ let scratch = Buffer.allocUnsafeSlow(64 * 1024)
  */
 export class JsonWriter {
   private buf: Buffer = scratch
+  private view: DataView = scratchView
   private pos = 0
 
   /** Room for `n` more bytes. */
@@ -177,6 +203,7 @@ export class JsonWriter {
     this.buf.copy(next, 0, 0, this.pos)
     this.buf = next
     scratch = next
+    this.view = scratchView = new DataView(next.buffer, next.byteOffset, next.byteLength)
   }
 
   /** Appends one ASCII character. */
@@ -198,13 +225,14 @@ export class JsonWriter {
     const n = v.length
     this.ensure(n * (MAX_FLOAT_BYTES + 1) + 2)
     const buf = this.buf
+    const view = this.view
     let pos = this.pos
     buf[pos++] = 91
     for (let i = 0; i < n; i++) {
       const x = v[i]!
       if (x !== x || x === Infinity || x === -Infinity) throw new NonFiniteValue(row, i)
       if (i > 0) buf[pos++] = 44
-      pos = writeFloat(buf, pos, x)
+      pos = writeFloat(buf, view, pos, x)
     }
     buf[pos++] = 93
     this.pos = pos
@@ -243,7 +271,8 @@ export const matrixJson = (vectors: ReadonlyArray<Float32Array>): Uint8Array => 
  */
 export const floatText = (x: number): string => {
   const buf = Buffer.allocUnsafe(MAX_FLOAT_BYTES)
-  return buf.toString("latin1", 0, writeFloat(buf, 0, Math.fround(x)))
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  return buf.toString("latin1", 0, writeFloat(buf, view, 0, Math.fround(x)))
 }
 
 const littleEndian = endianness() === "LE"

@@ -21,6 +21,20 @@ describe("Encoding", () => {
     )
   })
 
+  it("writes every float32 of the unit-vector range [1e-4, 1) exactly, both signs (the fast path)", () => {
+    const low = 0x38d1b718 // the least float32 above 1e-4
+    const one = 0x3f800000
+    fc.assert(
+      fc.property(fc.integer({ min: low, max: one - 1 }), fc.boolean(), (bits, negative) => {
+        const x = bitsToFloat(negative ? (bits | 0x80000000) >>> 0 : bits)
+        const text = Encoding.floatText(x)
+        return Math.fround(JSON.parse(text)) === x && text.length <= 15 && !/0$/.test(text) &&
+          /^-?0\.\d+$/.test(text)
+      }),
+      { numRuns: 200_000 }
+    )
+  })
+
   it("writes the short forms", () => {
     const cases: Array<[number, string]> = [
       [0, "0"],
