@@ -130,16 +130,86 @@ const decodeTeiBody = decoder(TeiEmbedRequest)
 
 const decodeOpenAIBody = decoder(OpenAIEmbeddingRequest)
 
+const isStringArray = (value: unknown): value is ReadonlyArray<string> => {
+  if (!Array.isArray(value)) return false
+  for (let i = 0; i < value.length; i++) {
+    if (typeof value[i] !== "string") return false
+  }
+  return true
+}
+
+const isInputs = (value: unknown): value is string | ReadonlyArray<string> =>
+  typeof value === "string" || isStringArray(value)
+
+/** The key is absent, `null` or a boolean. */
+const isOptionalBoolean = (o: Record<string, unknown>, key: string): boolean =>
+  !(key in o) || o[key] === null || typeof o[key] === "boolean"
+
+/** The key is absent, `null` or a string. */
+const isOptionalString = (o: Record<string, unknown>, key: string): boolean =>
+  !(key in o) || o[key] === null || typeof o[key] === "string"
+
+const isPlainObject = (json: unknown): json is Record<string, unknown> =>
+  typeof json === "object" && json !== null && !Array.isArray(json)
+
+/**
+ * The well-formed TEI body without the Schema machinery (the common case); `undefined` sends the
+ * body through the Schema, which decodes it the same way or names what is wrong.
+ */
+const fastTei = (json: unknown): TeiEmbedRequest | undefined => {
+  if (!isPlainObject(json)) return undefined
+  const inputs = json.inputs
+  if (!isInputs(inputs) || !isOptionalBoolean(json, "normalize") || !isOptionalBoolean(json, "truncate")) {
+    return undefined
+  }
+  const out: { inputs: string | ReadonlyArray<string>; normalize?: boolean | null; truncate?: boolean | null } = {
+    inputs
+  }
+  if ("normalize" in json) out.normalize = json.normalize as boolean | null
+  if ("truncate" in json) out.truncate = json.truncate as boolean | null
+  return out
+}
+
+/** Like `fastTei`, for the OpenAI body. */
+const fastOpenAI = (json: unknown): OpenAIEmbeddingRequest | undefined => {
+  if (!isPlainObject(json)) return undefined
+  const input = json.input
+  if (!isInputs(input) || !isOptionalString(json, "model") || !isOptionalString(json, "user")) return undefined
+  const format = json.encoding_format
+  if ("encoding_format" in json && format !== null && format !== "float" && format !== "base64") return undefined
+  const dimensions = json.dimensions
+  if (
+    "dimensions" in json && dimensions !== null &&
+    !(typeof dimensions === "number" && Number.isSafeInteger(dimensions) && dimensions > 0)
+  ) return undefined
+  const out: {
+    input: string | ReadonlyArray<string>
+    model?: string | null
+    encoding_format?: "float" | "base64" | null
+    dimensions?: number | null
+    user?: string | null
+  } = { input }
+  if ("model" in json) out.model = json.model as string | null
+  if ("encoding_format" in json) out.encoding_format = format as "float" | "base64" | null
+  if ("dimensions" in json) out.dimensions = dimensions as number | null
+  if ("user" in json) out.user = json.user as string | null
+  return out
+}
+
 const isTokenArray = (input: unknown): boolean =>
   Array.isArray(input) && input.length > 0 && (typeof input[0] === "number" || Array.isArray(input[0]))
 
 /**
- * Decodes a `/embed` body.
+ * Decodes a `/embed` body. A well-formed body is checked by hand (the common case, no Schema
+ * machinery); anything else goes through `TeiEmbedRequest`, which gives the same value or the error.
  *
  * @since 0.1.0
  * @category decoding
  */
-export const decodeTei = (json: unknown): Result.Result<TeiEmbedRequest, ApiError> => decodeTeiBody(json)
+export const decodeTei = (json: unknown): Result.Result<TeiEmbedRequest, ApiError> => {
+  const fast = fastTei(json)
+  return fast === undefined ? decodeTeiBody(json) : Result.succeed(fast)
+}
 
 /**
  * Decodes a `/v1/embeddings` body. Token-id arrays (`number[]`, `number[][]`) are refused with a
@@ -157,7 +227,8 @@ export const decodeOpenAI = (json: unknown): Result.Result<OpenAIEmbeddingReques
       )
     )
   }
-  return decodeOpenAIBody(json)
+  const fast = fastOpenAI(json)
+  return fast === undefined ? decodeOpenAIBody(json) : Result.succeed(fast)
 }
 
 /**
