@@ -55,8 +55,8 @@ const knownCauses: ReadonlyArray<readonly [string, string]> = [
   [
     "RSS stays bounded",
     "Nothing bounds the requests in flight: under back-pressure every waiting request keeps its connection, parsed " +
-      "body, tokens and fiber until its deadline (and, while it waits for room, past it), so memory grows with the " +
-      "number of waiting clients rather than with the queue capacity"
+    "body, tokens and fiber until its deadline (and, while it waits for room, past it), so memory grows with the " +
+    "number of waiting clients rather than with the queue capacity"
   ],
   [
     "server's own model settings (no run timeout)",
