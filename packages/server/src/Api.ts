@@ -26,6 +26,7 @@ import { PrometheusMetrics } from "effect/observability"
 import { ApiError, type Family, toResponse } from "./ApiError.js"
 import * as ApiKey from "./ApiKey.js"
 import * as Encoding from "./Encoding.js"
+import * as Engine from "./Engine.js"
 import * as HttpMetrics from "./HttpMetrics.js"
 import * as Requests from "./Requests.js"
 import type { ServerConfig } from "./ServerConfig.js"
@@ -382,6 +383,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
         payload_limit: config.payloadLimit,
         auto_truncate: config.autoTruncate,
         request_timeout_ms: config.requestTimeoutMs,
+        run_timeout_ms: Engine.runTimeoutMs(config),
         batching: {
           config: {
             batch_policy: config.batchPolicy,

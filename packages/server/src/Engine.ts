@@ -10,6 +10,30 @@ import { Duration, Layer } from "effect"
 import type { ServerConfig } from "./ServerConfig.js"
 
 /**
+ * The run timeout of one batch the configuration gives, in ms: `runTimeoutMs`, else the request
+ * timeout (a batch still running past it can no longer answer any of its requests in time).
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const runTimeoutMs = (config: ServerConfig): number => config.runTimeoutMs ?? config.requestTimeoutMs
+
+/**
+ * The `ModelSource` options the configuration gives: the model, its workers and threads, and the
+ * run timeout, so a hung batch fails and its worker is replaced instead of holding it forever.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const modelOptions = (config: ServerConfig): ModelSource.ModelSourceOptions => ({
+  model: config.model,
+  echoDimension: config.echoDimension,
+  workers: config.workers,
+  intraOpNumThreads: config.threads,
+  runTimeout: Duration.millis(runTimeoutMs(config))
+})
+
+/**
  * The model Layer the configuration names (`default`, `tiny`, `echo` or a directory).
  *
  * @since 0.1.0
@@ -17,13 +41,7 @@ import type { ServerConfig } from "./ServerConfig.js"
  */
 export const modelLayer = (
   config: ServerConfig
-): Layer.Layer<EmbeddingModel.EmbeddingModel, ModelError.ModelLoadError> =>
-  ModelSource.layer({
-    model: config.model,
-    echoDimension: config.echoDimension,
-    workers: config.workers,
-    intraOpNumThreads: config.threads
-  })
+): Layer.Layer<EmbeddingModel.EmbeddingModel, ModelError.ModelLoadError> => ModelSource.layer(modelOptions(config))
 
 /**
  * The batching policies the configuration selects.

@@ -61,6 +61,11 @@ export interface ServerConfig {
   readonly threads: number | undefined
   /** Time budget of one request, queueing included, in ms (default 30000). */
   readonly requestTimeoutMs: number
+  /**
+   * Longest time one batch may run on a worker, in ms: past it the batch fails and its worker is
+   * replaced (a hung model cannot hold a worker forever); `undefined`: the request timeout.
+   */
+  readonly runTimeoutMs: number | undefined
   /** On SIGTERM/SIGINT: how long queued and in-flight requests may still take, in ms (default 10000). */
   readonly drainTimeoutMs: number
   /** Retry the items of a failed batch one by one so one bad input fails alone (default true). */
@@ -98,6 +103,7 @@ export const defaults: ServerConfig = {
   workers: undefined,
   threads: undefined,
   requestTimeoutMs: 30_000,
+  runTimeoutMs: undefined,
   drainTimeoutMs: 10_000,
   isolateFailures: true,
   maxClientBatch: 32,
@@ -346,6 +352,15 @@ export const settings: ReadonlyArray<Setting> = [
     "<ms>",
     int(1, 3_600_000),
     "Time budget of one request, queueing included; past it the request gets 504."
+  ),
+  setting(
+    "runTimeoutMs",
+    "ADABATCH_RUN_TIMEOUT_MS",
+    "<ms|auto>",
+    optionalInt(1, 3_600_000),
+    "Longest time one batch may run on an inference worker; past it the batch fails and the worker is replaced " +
+      "(a hung model cannot hold a worker forever). auto: the request timeout.",
+    { shownDefault: "auto" }
   ),
   setting(
     "drainTimeoutMs",

@@ -1,6 +1,6 @@
-import { ServerConfig } from "@adabatch/server"
+import { Engine, ServerConfig } from "@adabatch/server"
 import { describe, expect, it } from "@effect/vitest"
-import { Redacted, Result } from "effect"
+import { Duration, Redacted, Result } from "effect"
 
 const serve = (env: Record<string, string>, argv: ReadonlyArray<string> = []): ServerConfig.ServerConfig => {
   const result = ServerConfig.parse(env, argv)
@@ -44,6 +44,7 @@ describe("ServerConfig", () => {
       ADABATCH_WORKERS: "2",
       ADABATCH_THREADS: "1",
       ADABATCH_REQUEST_TIMEOUT_MS: "1500",
+      ADABATCH_RUN_TIMEOUT_MS: "4000",
       ADABATCH_MAX_CLIENT_BATCH: "8",
       ADABATCH_PAYLOAD_LIMIT: "512kb",
       ADABATCH_API_KEY: "sekret",
@@ -67,6 +68,7 @@ describe("ServerConfig", () => {
       workers: 2,
       threads: 1,
       requestTimeoutMs: 1500,
+      runTimeoutMs: 4000,
       maxClientBatch: 8,
       payloadLimit: 512 * 1024,
       apiKey: "sekret",
@@ -97,6 +99,15 @@ describe("ServerConfig", () => {
     expect(config.port).toBe(8080)
     expect(config.workers).toBeUndefined()
     expect(config.threads).toBeUndefined()
+  })
+
+  it("gives batches the request timeout as their run timeout unless one is set", () => {
+    expect(Engine.runTimeoutMs(serve({ ADABATCH_REQUEST_TIMEOUT_MS: "1500" }))).toBe(1500)
+    expect(Engine.runTimeoutMs(serve({ ADABATCH_RUN_TIMEOUT_MS: "auto" }))).toBe(30_000)
+    const config = serve({ ADABATCH_REQUEST_TIMEOUT_MS: "1500" }, ["--run-timeout-ms", "9000"])
+    expect(Engine.runTimeoutMs(config)).toBe(9000)
+    expect(Engine.modelOptions(config).runTimeout).toEqual(Duration.millis(9000))
+    expect(failure({ ADABATCH_RUN_TIMEOUT_MS: "0" }).message).toContain("ADABATCH_RUN_TIMEOUT_MS")
   })
 
   it("expands queue-dynamic on to the capacity and four times it", () => {
