@@ -122,6 +122,32 @@ const closeConnections = (node: Http.Server, state: ServerState, connections: ()
   })
 
 /**
+ * Node's bounds on receiving a request, tied to the request timeout (Node's defaults are 300 s for
+ * the whole request and 60 s for the headers, checked every 30 s, so a client that stalls its body
+ * or headers would hold a connection and a handler for minutes):
+ * - the whole request (headers and body) must arrive within the request timeout plus 1 s;
+ * - the headers within 10 s (or that bound, if smaller);
+ * - checked every second (at most 1 s late).
+ * Past either bound Node answers 408 and closes the connection. A request counts as received once
+ * its body is read, which the handler does first, so computing and writing the answer is not cut.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const receiveTimeouts = (config: ServerConfig): {
+  readonly requestTimeout: number
+  readonly headersTimeout: number
+  readonly connectionsCheckingInterval: number
+} => {
+  const requestTimeout = config.requestTimeoutMs + 1000
+  return {
+    requestTimeout,
+    headersTimeout: Math.min(10_000, requestTimeout),
+    connectionsCheckingInterval: 1000
+  }
+}
+
+/**
  * Starts the server in the current scope; closing the scope drains and stops it.
  *
  * @since 0.1.0
@@ -133,7 +159,7 @@ export const make = (
 ): Effect.Effect<RunningServer, StartError, Scope.Scope> =>
   Effect.gen(function*() {
     const state = new ServerState()
-    const node = Http.createServer()
+    const node = Http.createServer(receiveTimeouts(config))
     // Longer than the usual 60 s idle timeout of load balancers, so they close first.
     node.keepAliveTimeout = 65_000
     let accepted = 0
