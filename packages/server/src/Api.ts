@@ -159,7 +159,10 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     return phase._tag === "Ready" ? Effect.succeed(phase.embedder) : Effect.fail(notReady(phase))
   }
 
-  /** Reads and parses the JSON body: 415 for another content type, 413 over the limit, 400 if malformed. */
+  /**
+   * Reads and parses the JSON body: 415 for another content type, 413 over the limit, 400 if it is
+   * not valid UTF-8 or not valid JSON.
+   */
   const readJson = (request: Request, headers: Headers.Headers): Effect.Effect<unknown, ApiError> => {
     if (!isJsonContentType(headers["content-type"])) {
       return Effect.fail(
@@ -173,13 +176,13 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     if (length !== undefined && Number(length) > config.payloadLimit) {
       return Effect.fail(tooLarge(Number(length)))
     }
-    return request.text.pipe(
+    return request.arrayBuffer.pipe(
       Effect.mapError((e) =>
         e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
           ? tooLarge(undefined)
           : new ApiError({ kind: "invalid_json", message: `cannot read the request body: ${e.message}` })
       ),
-      Effect.flatMap((text) => Effect.fromResult(Requests.parseJson(text)))
+      Effect.flatMap((bytes) => Effect.fromResult(Result.flatMap(Requests.decodeUtf8(bytes), Requests.parseJson)))
     )
   }
 

@@ -98,6 +98,29 @@ const issueToError = (issue: SchemaIssue.Issue): ApiError => {
   return invalidField(formatPath(path), first.message)
 }
 
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * Decodes a request body as UTF-8 (a leading byte order mark is dropped). Bytes that are not valid
+ * UTF-8 (stray or truncated sequences, overlong encodings, encoded surrogates) give a 400 rather
+ * than being replaced by U+FFFD, which would embed text the client never sent.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeUtf8 = (bytes: ArrayBuffer | Uint8Array): Result.Result<string, ApiError> => {
+  try {
+    return Result.succeed(utf8.decode(bytes))
+  } catch {
+    return Result.fail(
+      new ApiError({
+        kind: "invalid_json",
+        message: "invalid UTF-8: the request body is not valid UTF-8; send JSON encoded as UTF-8"
+      })
+    )
+  }
+}
+
 /**
  * Parses body text as JSON; a syntax error becomes a 400 that quotes the parser.
  *

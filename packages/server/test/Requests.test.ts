@@ -50,6 +50,20 @@ describe("Requests", () => {
     )
   })
 
+  it("decodeUtf8 refuses invalid UTF-8 and drops a byte order mark", () => {
+    const bytes = (...parts: ReadonlyArray<string | ReadonlyArray<number>>) =>
+      Uint8Array.from(parts.flatMap((p) => typeof p === "string" ? [...Buffer.from(p)] : [...p]))
+    expect(Requests.decodeUtf8(bytes("{\"inputs\": \"héllo 👋\"}"))).toEqual(
+      Result.succeed("{\"inputs\": \"héllo 👋\"}")
+    )
+    expect(Requests.decodeUtf8(bytes([0xef, 0xbb, 0xbf], "{}"))).toEqual(Result.succeed("{}"))
+    for (const bad of [[0xff], [0xc3], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80]]) {
+      const result = Requests.decodeUtf8(bytes("\"a", bad, "b\""))
+      expect(Result.isFailure(result) && result.failure.message).toMatch(/^invalid UTF-8/)
+      expect(Result.isFailure(result) && result.failure.status).toBe(400)
+    }
+  })
+
   it("keeps the Schema's error messages for malformed bodies", () => {
     const failure = Requests.decodeTei({ inputs: 3 })
     expect(Result.isFailure(failure) && failure.failure.message).toContain("inputs")

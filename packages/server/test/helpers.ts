@@ -43,7 +43,7 @@ export const post = (
   fetch(`${server.url}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json", ...init.headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
+    body: typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
     ...(init.signal === undefined ? {} : { signal: init.signal })
   }).then(toReply)
 

@@ -264,6 +264,13 @@ const rows: ReadonlyArray<ErrorRow> = [
   tei("malformed JSON", () => post(server, "/embed", "{\"inputs\": "), 400, "validation", /^invalid JSON in the/),
   tei("an empty body", () => post(server, "/embed", ""), 400, "validation", /the request body is empty/),
   tei(
+    "invalid UTF-8",
+    () => post(server, "/embed", Uint8Array.of(...Buffer.from("{\"inputs\": \"a"), 0xff, 0xc3, 0x22, 0x7d)),
+    400,
+    "validation",
+    /^invalid UTF-8: the request body is not valid UTF-8/
+  ),
+  tei(
     "inputs of the wrong type",
     () => post(server, "/embed", { inputs: 5 }),
     400,
@@ -373,6 +380,13 @@ const rows: ReadonlyArray<ErrorRow> = [
     400,
     "invalid_json",
     /^invalid JSON in the request body/
+  ),
+  openai(
+    "invalid UTF-8 (an overlong encoding)",
+    () => post(server, "/v1/embeddings", Uint8Array.of(...Buffer.from("{\"input\": \"a"), 0xc0, 0xaf, 0x22, 0x7d)),
+    400,
+    "invalid_json",
+    /^invalid UTF-8: the request body is not valid UTF-8/
   ),
   openai(
     "an empty input list",
