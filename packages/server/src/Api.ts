@@ -243,18 +243,47 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
       message: e instanceof Encoding.NonFiniteValue ? e.message : `cannot encode the response: ${String(e)}`
     })
 
+  interface Plan {
+    readonly inputs: string | ReadonlyArray<string>
+    readonly truncate: boolean
+    readonly render: (vectors: ReadonlyArray<Float32Array>, result: Embedder.EmbedResult) => Uint8Array
+  }
+
+  const overloaded = new ApiError({
+    kind: "too_many_requests",
+    message: `Model is overloaded: ${config.maxConcurrentRequests} requests are already being handled ` +
+      `(ADABATCH_MAX_CONCURRENT_REQUESTS); retry later`,
+    retryAfterMs: 1000
+  })
+
+  const leaveEmbedding = Effect.sync(() => void state.embedding--)
+
   /**
-   * The embedding routes share one lean path (no generator, one Effect step per asynchronous
-   * stage): read and parse the body, decode it with its Schema, check the inputs, embed, encode.
+   * An embedding route: at most `maxConcurrentRequests` at once. The limit is checked before the
+   * body is read or parsed, so an overload costs no parsing and holds no bodies (the body is still
+   * drained before the 429 is sent, see `hasReadableBody`).
    */
   const embedRoute = <B>(
     decode: (json: unknown) => Result.Result<B, ApiError>,
     field: string,
-    prepare: (body: B, service: EmbedderService) => ApiError | {
-      readonly inputs: string | ReadonlyArray<string>
-      readonly truncate: boolean
-      readonly render: (vectors: ReadonlyArray<Float32Array>, result: Embedder.EmbedResult) => Uint8Array
+    prepare: (body: B, service: EmbedderService) => ApiError | Plan
+  ): Handler => {
+    const handle = embedBody(decode, field, prepare)
+    return (request, headers, start, tracker) => {
+      if (state.embedding >= config.maxConcurrentRequests) return Effect.fail(overloaded)
+      state.embedding++
+      return Effect.onExit(handle(request, headers, start, tracker), () => leaveEmbedding)
     }
+  }
+
+  /**
+   * The embedding routes share one lean path (no generator, one Effect step per asynchronous
+   * stage): read and parse the body, decode it with its Schema, check the inputs, embed, encode.
+   */
+  const embedBody = <B>(
+    decode: (json: unknown) => Result.Result<B, ApiError>,
+    field: string,
+    prepare: (body: B, service: EmbedderService) => ApiError | Plan
   ): Handler =>
   (request, headers, start, tracker) =>
     Effect.flatMap(readJson(request, headers), (json) => {
@@ -382,7 +411,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
         max_batch_requests: config.maxBatchSize,
         max_batch_tokens: config.maxBatchTokens,
         max_client_batch_size: config.maxClientBatch,
-        max_concurrent_requests: config.queueCapacity,
+        max_concurrent_requests: config.maxConcurrentRequests,
         payload_limit: config.payloadLimit,
         auto_truncate: config.autoTruncate,
         request_timeout_ms: config.requestTimeoutMs,

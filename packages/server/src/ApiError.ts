@@ -26,6 +26,7 @@ export type Kind =
   | "input_too_long"
   | "tokenization_failed"
   | "queue_full"
+  | "too_many_requests"
   | "model_loading"
   | "shutting_down"
   | "deadline_exceeded"
@@ -53,6 +54,7 @@ const kinds: Record<Kind, KindInfo> = {
   input_too_long: { status: 422, tei: "validation", openai: "invalid_request_error" },
   tokenization_failed: { status: 422, tei: "tokenizer", openai: "invalid_request_error" },
   queue_full: { status: 429, tei: "overloaded", openai: "overloaded_error" },
+  too_many_requests: { status: 429, tei: "overloaded", openai: "overloaded_error" },
   model_loading: { status: 503, tei: "unhealthy", openai: "service_unavailable_error" },
   shutting_down: { status: 503, tei: "unhealthy", openai: "service_unavailable_error" },
   deadline_exceeded: { status: 504, tei: "timeout", openai: "timeout_error" },

@@ -70,6 +70,11 @@ export interface ServerConfig {
   readonly drainTimeoutMs: number
   /** Retry the items of a failed batch one by one so one bad input fails alone (default true). */
   readonly isolateFailures: boolean
+  /**
+   * Most embedding requests handled at once (default 512, like TEI's `max-concurrent-requests`);
+   * more are refused with 429 before their body is parsed.
+   */
+  readonly maxConcurrentRequests: number
   /** Most inputs one request may carry (default 32, like TEI); more gives 413. */
   readonly maxClientBatch: number
   /** Largest request body in bytes (default 2 MiB); larger gives 413. */
@@ -106,6 +111,7 @@ export const defaults: ServerConfig = {
   runTimeoutMs: undefined,
   drainTimeoutMs: 10_000,
   isolateFailures: true,
+  maxConcurrentRequests: 512,
   maxClientBatch: 32,
   payloadLimit: 2 * 1024 * 1024,
   autoTruncate: false,
@@ -376,6 +382,14 @@ export const settings: ReadonlyArray<Setting> = [
     boolean,
     "When a batch fails, retry its inputs one by one so only the bad input fails.",
     { boolean: true }
+  ),
+  setting(
+    "maxConcurrentRequests",
+    "ADABATCH_MAX_CONCURRENT_REQUESTS",
+    "<int>",
+    int(1, 1_000_000),
+    "Most embedding requests handled at once; more get 429 with Retry-After at once, before their body is " +
+      "parsed (bounds the memory held by requests waiting under backpressure)."
   ),
   setting(
     "maxClientBatch",

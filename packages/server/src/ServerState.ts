@@ -29,6 +29,8 @@ export class ServerState {
   phase: Phase = { _tag: "Loading" }
   /** Requests being handled. */
   inFlight = 0
+  /** Embedding requests being handled (bounded by `maxConcurrentRequests`). */
+  embedding = 0
   private idle: Deferred.Deferred<void> | undefined
 
   /** Marks a request as started. */

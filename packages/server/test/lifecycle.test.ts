@@ -147,6 +147,47 @@ describe("overload", () => {
   })
 })
 
+describe("concurrent request limit", () => {
+  it("refuses embedding requests over the limit with 429 and Retry-After, before parsing, without a reset", async () => {
+    const model = probe()
+    const server = await start({ maxConcurrentRequests: 2, overflow: "backpressure" }, { model: model.layer })
+    try {
+      model.close()
+      const held = [embed(server, "held 1")]
+      await eventually(() => model.batches() === 1)
+      held.push(embed(server, "held 2"))
+      await eventually(async () => model.batches() + (await queued(server)) === 2)
+      // a malformed body is refused as overloaded, not as invalid JSON: it is never parsed
+      const tei = await post(server, "/embed", "{\"inputs\": ")
+      expect(tei.status).toBe(429)
+      expect(tei.json).toEqual({
+        error: "Model is overloaded: 2 requests are already being handled (ADABATCH_MAX_CONCURRENT_REQUESTS); " +
+          "retry later",
+        error_type: "overloaded"
+      })
+      expect(tei.headers.get("retry-after")).toBe("1")
+      // a large body is drained, so the answer arrives (no connection reset)
+      const openai = await post(server, "/v1/embeddings", { input: "x".repeat(1024 * 1024) })
+      expect(openai.status).toBe(429)
+      expect(openai.json.error).toMatchObject({ code: "too_many_requests", type: "overloaded_error", param: null })
+      expect(openai.json.error.message).toMatch(/^Model is overloaded/)
+      expect(openai.headers.get("retry-after")).toBe("1")
+      // other routes are not limited
+      expect((await get(server, "/info")).json.max_concurrent_requests).toBe(2)
+      expect(model.wasComputed("x".repeat(1024 * 1024))).toBe(false)
+      model.open()
+      expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200])
+      // the slots are free again
+      const after = await Promise.all([embed(server, "after 1"), embed(server, "after 2")])
+      expect(after.map((r) => r.status)).toEqual([200, 200])
+      expect((await embed(server, "after 3")).status).toBe(200)
+    } finally {
+      model.open()
+      await server.close()
+    }
+  })
+})
+
 describe("backpressure", () => {
   it("a full queue under backpressure makes requests wait instead of refusing them", async () => {
     const model = probe()
