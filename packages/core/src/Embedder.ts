@@ -168,6 +168,9 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
       ping: model.ping,
       embed: (texts, options) =>
         Effect.suspend(() => {
+          // Refuse before tokenizing what could not be queued anyway (overload protection).
+          const refused = batcher.precheck(texts.length)
+          if (refused !== undefined) return Effect.fail(refused)
           const t0 = now()
           return model.tokenize(texts, options?.truncate === true ? truncating : strict).pipe(
             Effect.flatMap((encoded) => {

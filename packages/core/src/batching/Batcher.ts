@@ -121,6 +121,13 @@ export interface Batcher<I, O, E = never> {
     options?: SubmitOptions
   ) => Effect.Effect<Array<Timed<O>>, E | BatchError.BatcherError>
   readonly snapshot: Effect.Effect<BatcherSnapshot>
+  /**
+   * Would `items` more inputs be refused right now? Returns the error `submitAll` would fail with
+   * (and counts the rejection), or `undefined`. Lets a caller refuse before doing costly work
+   * (parsing, tokenizing) for a request that cannot be queued: under overload that work would
+   * otherwise starve the event loop that batches form on.
+   */
+  readonly precheck: (items: number) => BatchError.QueueFull | BatchError.ShuttingDown | undefined
 }
 
 /**
@@ -469,7 +476,17 @@ export const make = <I, O, E = never, R = never>(
       // Back-pressure: suspend until there is room. Interrupting the wait withdraws the request.
       return Queue.offer(queue, job).pipe(
         Effect.onInterrupt(() => Effect.sync(() => cancel(job))),
-        Effect.flatMap((ok) => {
+        // a request whose deadline passes while it waits for room gets its answer then
+        Effect.timeoutOption(Duration.millis(Math.max(0, job.deadline - now))),
+        Effect.flatMap((offered) => {
+          if (offered._tag === "None") {
+            expire(job, nowMs(clock))
+            flushOutcomes()
+            return Effect.fail(
+              new BatchError.DeadlineExceeded({ waitedMs: nowMs(clock) - job.enqueuedAt, timeoutMs: job.timeoutMs })
+            )
+          }
+          const ok = offered.value
           if (ok) return awaitJob(job)
           settle(job, Exit.void, "shutdown", nowMs(clock))
           return Effect.fail(new BatchError.ShuttingDown({ reason: "intake-closed" }))
@@ -568,12 +585,24 @@ export const make = <I, O, E = never, R = never>(
             )
           ), { discard: true }).pipe(
             Effect.onInterrupt(() => Effect.sync(() => withdraw(group, nowMs(clock)))),
+            // the deadline also bounds the wait for room
+            Effect.timeoutOption(Duration.millis(Math.max(0, now + timeoutMs - nowMs(clock)))),
+            Effect.flatMap((o) =>
+              o._tag === "Some"
+                ? Effect.void
+                : Effect.fail(
+                  new BatchError.DeadlineExceeded({ waitedMs: nowMs(clock) - now, timeoutMs })
+                )
+            ),
             Effect.catch((e) =>
               Effect.andThen(
                 Effect.sync(() => {
+                  const outcome = e._tag === "DeadlineExceeded" ? "expired" : "shutdown"
+                  if (group.exit === undefined) group.exit = Exit.fail(e)
                   for (const job of jobs) {
-                    if (job.state === QUEUED) settle(job, Exit.void, "shutdown", nowMs(clock))
+                    if (job.state === QUEUED) settle(job, Exit.void, outcome, nowMs(clock))
                   }
+                  flushOutcomes()
                 }),
                 Effect.fail(e)
               )
@@ -790,7 +819,12 @@ export const make = <I, O, E = never, R = never>(
           for (const job of jobs) settle(job, error, "failed", now)
           return Effect.void
         }
-        for (let i = 0; i < jobs.length; i++) settle(jobs[i]!, Exit.succeed(outputs[i]), "ok", now)
+        for (let i = 0; i < jobs.length; i++) {
+          const job = jobs[i]!
+          // a result that comes after the request's deadline is not an answer within its budget
+          if (now > job.deadline) expire(job, now)
+          else settle(job, Exit.succeed(outputs[i]), "ok", now)
+        }
         return Effect.void
       }
       if (Cause.hasInterruptsOnly(exit.cause)) return Effect.void // shutdown: the drain fails them
@@ -812,10 +846,23 @@ export const make = <I, O, E = never, R = never>(
     }
 
     const runBatch = (batch: Batch<I, O, E>): Effect.Effect<void, never, R> => {
-      const jobs = batch.jobs
-      if (jobs.length === 0) return Effect.void
+      if (batch.jobs.length === 0) return Effect.void
       return Effect.suspend(() => {
         const start = nowMs(clock)
+        // Last check at dispatch: cancelled or expired since the batch formed are never computed.
+        let jobs = batch.jobs
+        for (let i = 0; i < jobs.length; i++) {
+          const job = jobs[i]!
+          if (job.state === QUEUED && start >= job.deadline) expire(job, start)
+          if (job.state !== QUEUED) {
+            jobs = jobs.filter((j) => j.state === QUEUED)
+            break
+          }
+        }
+        if (jobs.length === 0) {
+          flushOutcomes()
+          return Effect.void
+        }
         busy++
         update(Metrics.batchesInFlight, busy)
         for (let i = 0; i < jobs.length; i++) {
@@ -944,6 +991,17 @@ export const make = <I, O, E = never, R = never>(
       submit: (input, options) => submitJob(input, options, PLAIN),
       submitTimed: (input, options) => submitJob(input, options, TIMED),
       submitAll,
+      precheck: (items) => {
+        if (!accepting) return new BatchError.ShuttingDown({ reason: "intake-closed" })
+        if (overflow !== "reject") return undefined
+        const capacity = queuePolicy.capacity()
+        if (pending + items <= capacity) return undefined
+        windowSubmitted += items
+        windowRejected += items
+        update(Metrics.rejections, items)
+        update(Metrics.requestsByOutcome.rejected, items)
+        return new BatchError.QueueFull({ queued: pending, capacity, retryAfterMs: retryAfterMs() })
+      },
       snapshot
     } satisfies Batcher<I, O, E>
   })

@@ -302,4 +302,53 @@ describe("Batcher", () => {
       yield* Fiber.join(busy)
       assert.deepStrictEqual(seen, [[0], [1, 2, 3, 4], [5, 6, 7]])
     }).pipe(isolated))
+  it.effect("precheck refuses a request the queue cannot hold, before any work is done for it", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const run = (batch: ReadonlyArray<number>) => Effect.as(Deferred.await(gate), batch)
+      const batcher = yield* Batcher.make({ run, drainTimeout: 0 }).pipe(
+        Effect.provide(policies({ capacity: 4, overflow: "reject" }))
+      )
+      const busy = yield* Effect.forkChild(batcher.submit(0))
+      yield* TestClock.adjust("1 millis") // the worker takes [0] and blocks on the gate
+      assert.isUndefined(batcher.precheck(4))
+      const queued = yield* Effect.forkChild(batcher.submitAll([1, 2, 3]))
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual((yield* batcher.snapshot).queued, 3)
+      assert.isUndefined(batcher.precheck(1))
+      const refused = batcher.precheck(2)
+      assert.instanceOf(refused, BatchError.QueueFull)
+      assert.strictEqual((yield* Metric.value(BatchMetrics.rejections)).count, 2)
+      yield* Deferred.succeed(gate, void 0)
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(busy)
+      yield* Fiber.join(queued)
+    }).pipe(isolated))
+
+  it.effect("back-pressure: a request whose deadline passes while it waits for room gets DeadlineExceeded then", () =>
+    Effect.gen(function*() {
+      const run = (batch: ReadonlyArray<number>) => Effect.as(Effect.sleep("10 seconds"), batch)
+      const batcher = yield* Batcher.make({ run, drainTimeout: 0 }).pipe(
+        Effect.provide(policies({ capacity: 1, overflow: "backpressure" }))
+      )
+      yield* Effect.forkChild(batcher.submit(0)) // running
+      yield* Effect.yieldNow
+      yield* Effect.forkChild(batcher.submit(1)) // queued: the queue is full
+      yield* Effect.yieldNow
+      const waiting = yield* Effect.forkChild(Effect.flip(batcher.submit(2, { timeout: "100 millis" })))
+      yield* TestClock.adjust("150 millis")
+      const err = yield* Fiber.join(waiting)
+      assert.instanceOf(err, BatchError.DeadlineExceeded)
+    }).pipe(isolated))
+
+  it.effect("a result that arrives after the request's deadline is a DeadlineExceeded, not a late answer", () =>
+    Effect.gen(function*() {
+      const run = (batch: ReadonlyArray<number>) => Effect.as(Effect.sleep("200 millis"), batch)
+      const batcher = yield* Batcher.make({ run, drainTimeout: 0 }).pipe(Effect.provide(policies()))
+      const late = yield* Effect.forkChild(Effect.flip(batcher.submit(1, { timeout: "100 millis" })))
+      const onTime = yield* Effect.forkChild(batcher.submit(2, { timeout: "1 second" }))
+      yield* TestClock.adjust("1 second")
+      assert.instanceOf(yield* Fiber.join(late), BatchError.DeadlineExceeded)
+      assert.strictEqual(yield* Fiber.join(onTime), 2)
+    }).pipe(isolated))
 })
