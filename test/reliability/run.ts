@@ -65,6 +65,7 @@ const child = ChildProcess.spawnSync(
       ...process.env,
       ADABATCH_RELIABILITY_RESULTS: results,
       ADABATCH_RELIABILITY_LONG: long ? "1" : "0",
+      ADABATCH_RELIABILITY_STRICT: "1",
       ...(soakMs === undefined ? {} : { ADABATCH_RELIABILITY_SOAK_MS: soakMs })
     }
   }

@@ -11,12 +11,13 @@ import type { ServerConfig } from "./ServerConfig.js"
 
 /**
  * The run timeout of one batch the configuration gives, in ms: `runTimeoutMs`, else the request
- * timeout (a batch still running past it can no longer answer any of its requests in time).
+ * timeout + 1 s: a batch still running then can no longer answer any of its requests in time (they
+ * have had their 504 from the engine's deadline first), so its worker is replaced.
  *
  * @since 0.1.0
  * @category options
  */
-export const runTimeoutMs = (config: ServerConfig): number => config.runTimeoutMs ?? config.requestTimeoutMs
+export const runTimeoutMs = (config: ServerConfig): number => config.runTimeoutMs ?? config.requestTimeoutMs + 1000
 
 /**
  * The `ModelSource` options the configuration gives: the model, its workers and threads, and the

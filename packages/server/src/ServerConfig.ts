@@ -365,7 +365,7 @@ export const settings: ReadonlyArray<Setting> = [
     "<ms|auto>",
     optionalInt(1, 3_600_000),
     "Longest time one batch may run on an inference worker; past it the batch fails and the worker is replaced " +
-      "(a hung model cannot hold a worker forever). auto: the request timeout.",
+      "(a hung model cannot hold a worker forever). auto: the request timeout + 1 s.",
     { shownDefault: "auto" }
   ),
   setting(

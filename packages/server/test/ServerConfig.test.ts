@@ -103,9 +103,9 @@ describe("ServerConfig", () => {
     expect(config.threads).toBeUndefined()
   })
 
-  it("gives batches the request timeout as their run timeout unless one is set", () => {
-    expect(Engine.runTimeoutMs(serve({ ADABATCH_REQUEST_TIMEOUT_MS: "1500" }))).toBe(1500)
-    expect(Engine.runTimeoutMs(serve({ ADABATCH_RUN_TIMEOUT_MS: "auto" }))).toBe(30_000)
+  it("gives batches the request timeout + 1 s as their run timeout unless one is set", () => {
+    expect(Engine.runTimeoutMs(serve({ ADABATCH_REQUEST_TIMEOUT_MS: "1500" }))).toBe(2500)
+    expect(Engine.runTimeoutMs(serve({ ADABATCH_RUN_TIMEOUT_MS: "auto" }))).toBe(31_000)
     const config = serve({ ADABATCH_REQUEST_TIMEOUT_MS: "1500" }, ["--run-timeout-ms", "9000"])
     expect(Engine.runTimeoutMs(config)).toBe(9000)
     expect(Engine.modelOptions(config).runTimeout).toEqual(Duration.millis(9000))

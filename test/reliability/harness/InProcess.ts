@@ -4,7 +4,7 @@
  * service for the `ModelTesting` hooks (worker thread ids, restarts, crash on demand).
  */
 import { EmbeddingModel, ModelSource } from "@adabatch/core"
-import { makeServer, type Server, type ServerConfig } from "@adabatch/server"
+import { Engine, makeServer, type Server, ServerConfig } from "@adabatch/server"
 import { Effect, Layer } from "effect"
 
 export interface InProcessServer extends Server.ServerHandle {
@@ -28,7 +28,12 @@ export const start = async (
   const layer = Layer.effect(
     EmbeddingModel.EmbeddingModel,
     Effect.map(
-      ModelSource.make({ workers: config.workers, intraOpNumThreads: config.threads, ...model, model: name }),
+      // the server's own model settings (workers, threads, run timeout), then the test's overrides
+      ModelSource.make({
+        ...Engine.modelOptions(ServerConfig.make({ ...config, model: name })),
+        ...model,
+        model: name
+      }),
       (service) => {
         captured = service
         return wrap(service)

@@ -315,7 +315,7 @@ export class Pool {
       }
       const outcome = await exchange(lane.socket, [bytes], options)
       if (outcome.closed) {
-        lane.socket.destroy()
+        lane.socket?.destroy() // the close handler may have cleared it already
         lane.socket = undefined
       }
       lane.busy = false

@@ -6,6 +6,15 @@
  *   report (`run.ts`). Unset (as in `pnpm test`), figures are not written.
  */
 
+/**
+ * Strict mode (`ADABATCH_RELIABILITY_STRICT=1`, set by `pnpm reliability`): also assert the
+ * throughput- and time-bound figures (service kept at half capacity under 10x load, idle latency
+ * back within 1 s), which a busy shared machine can miss without any fault of the server. In
+ * `pnpm test` they are measured and reported but not asserted; every no-loss, status and deadline
+ * property is asserted in both modes.
+ */
+export const strict = process.env["ADABATCH_RELIABILITY_STRICT"] === "1"
+
 /** The long version. */
 export const long = process.env["ADABATCH_RELIABILITY_LONG"] === "1"
 
