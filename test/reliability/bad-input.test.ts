@@ -15,7 +15,7 @@ import { text } from "./harness/Texts.js"
 const figures = new Figures("bad-input")
 
 /** The server's request budget; a stalled body or header must be cut off within about this. */
-const requestTimeoutMs = 2_000
+const requestTimeoutMs = 4_000 // generous: good requests must not 504 on a busy shared machine
 const payloadLimit = 2 * 1024 * 1024
 const maxClientBatch = 32
 

@@ -125,7 +125,8 @@ const closeConnections = (node: Http.Server, state: ServerState, connections: ()
  * Node's bounds on receiving a request, tied to the request timeout (Node's defaults are 300 s for
  * the whole request and 60 s for the headers, checked every 30 s, so a client that stalls its body
  * or headers would hold a connection and a handler for minutes):
- * - the whole request (headers and body) must arrive within the request timeout plus 1 s;
+ * - the whole request (headers and body) must arrive within twice the request timeout plus 1 s,
+ *   and at least 5 s (so overload congestion alone does not cut requests);
  * - the headers within 10 s (or that bound, if smaller);
  * - checked every second (at most 1 s late).
  * Past either bound Node answers 408 and closes the connection. A request counts as received once
@@ -139,7 +140,9 @@ export const receiveTimeouts = (config: ServerConfig): {
   readonly headersTimeout: number
   readonly connectionsCheckingInterval: number
 } => {
-  const requestTimeout = config.requestTimeoutMs + 1000
+  // Generous enough that a server congested by overload does not 408 requests it is merely slow to
+  // read (at least 5 s, twice the request timeout), yet a stalled client is cut within a bound.
+  const requestTimeout = Math.max(5000, 2 * config.requestTimeoutMs + 1000)
   return {
     requestTimeout,
     headersTimeout: Math.min(10_000, requestTimeout),
