@@ -99,7 +99,10 @@ const safeSend = (send: Send, i: number): Promise<Outcome> => {
 /**
  * `concurrency` clients each send requests back to back, until `total` requests were sent or
  * `durationMs` passed (whichever is given; both: whichever comes first). Requests started within
- * the first `warmupMs` are not counted. Requests still running at the end are awaited.
+ * the warm-up are not counted: the first `warmupMs`, and with a duration also until every client
+ * was answered once (a slow batch can take longer than any fixed warm-up). With a duration, the
+ * window then lasts `durationMs`, extended until `minCounted` requests were answered. Requests
+ * still running at the end are awaited.
  *
  * Throughput with a duration follows Little's law: with `N` clients always busy, the system
  * completes `N / mean latency` requests per second, times the share that succeeded. Counting
@@ -117,6 +120,13 @@ export const closedLoop = async (options: {
   readonly total?: number | undefined
   readonly durationMs?: number | undefined
   readonly warmupMs?: number | undefined
+  /**
+   * With a duration: the window lasts until at least this many counted requests were answered
+   * (default `2 x concurrency`), however long the duration...
+   */
+  readonly minCounted?: number | undefined
+  /** ...but never longer than this (ms from the start; default 120 s). */
+  readonly maxMs?: number | undefined
 }): Promise<LoadResult> => {
   const { concurrency, send } = options
   const total = options.total ?? Number.POSITIVE_INFINITY
@@ -126,30 +136,39 @@ export const closedLoop = async (options: {
     throw new RangeError("closedLoop needs a request total or a duration")
   }
   const timed = Number.isFinite(durationMs)
+  const minCounted = timed ? options.minCounted ?? 2 * concurrency : 0
   const tally = new Tally()
   let next = 0
+  let answered = 0
   const start = performance.now()
-  const measureFrom = start + warmupMs
-  const deadline = start + warmupMs + durationMs
-  let cpuStart = warmupMs === 0 ? cpuMs() : Number.NaN
+  const hardStop = start + (options.maxMs ?? 120_000)
+  // warm until `warmupMs` passed and, with a duration, every client was answered once
+  const warmupAnswers = timed ? concurrency : 0
+  let warm = warmupMs === 0 && warmupAnswers === 0
+  let windowStart = warm ? start : Number.NaN
+  let deadline = warm ? start + durationMs : Number.POSITIVE_INFINITY
+  let cpuStart = warm ? cpuMs() : Number.NaN
   let cpuEnd = Number.NaN
-  let windowStart = warmupMs === 0 ? start : Number.NaN
   let lastEnd = start
   const client = async (): Promise<void> => {
     while (next < total) {
       const t0 = performance.now()
-      if (t0 >= deadline) {
+      if (!warm && t0 - start >= warmupMs && answered >= warmupAnswers) {
+        warm = true
+        windowStart = t0
+        deadline = t0 + durationMs
+        cpuStart = cpuMs()
+      }
+      if ((t0 >= deadline && tally.ok + tally.rejected + tally.errors >= minCounted) || t0 >= hardStop) {
         if (Number.isNaN(cpuEnd)) cpuEnd = cpuMs()
         return
       }
-      if (Number.isNaN(windowStart) && t0 >= measureFrom) {
-        windowStart = t0
-        cpuStart = cpuMs()
-      }
+      const counted = warm
       const i = next++
       const outcome = await safeSend(send, i)
       const t1 = performance.now()
-      if (t0 >= measureFrom) {
+      answered++
+      if (counted) {
         tally.add(outcome, t1 - t0)
         if (t1 > lastEnd) lastEnd = t1
       }
@@ -159,17 +178,13 @@ export const closedLoop = async (options: {
   const end = Math.max(lastEnd, performance.now())
   if (Number.isNaN(cpuEnd)) cpuEnd = cpuMs()
   const cpu = Number.isNaN(cpuStart) ? 0 : cpuEnd - cpuStart
-  if (!timed) {
-    const elapsedMs = Number.isNaN(windowStart) ? 0 : end - windowStart
-    return finish("closed", tally, 0, elapsedMs, [], cpu)
-  }
-  // the measured window is [measureFrom, deadline] (or shorter if the request total ran out)
-  const windowEnd = Math.min(deadline, end)
-  const elapsedMs = Math.max(0, windowEnd - measureFrom)
+  const elapsedMs = Number.isNaN(windowStart) ? 0 : end - windowStart
+  if (!timed) return finish("closed", tally, 0, elapsedMs, [], cpu)
+  const windowMs = Number.isNaN(windowStart) ? 0 : Math.min(end, Math.max(deadline, windowStart)) - windowStart
   return {
-    ...finish("closed", tally, 0, elapsedMs, [], cpu),
+    ...finish("closed", tally, 0, windowMs, [], cpu),
     throughput: littlesLaw(tally, concurrency),
-    generatorCpuShare: elapsedMs > 0 ? cpu / elapsedMs : 0
+    generatorCpuShare: windowMs > 0 ? cpu / windowMs : 0
   }
 }
 

@@ -154,6 +154,10 @@ export const make = (results: Results, chartDir = "."): Report => {
     "- **Systems comparison and load curves run in process**: one model instance (same worker threads and ONNX " +
     "sessions), and each system is a different batcher in front of it. The load generator then shares the event " +
     "loop with the systems, equally for all of them.",
+    "- **Closed-loop throughput** (a fixed number of callers, each sending again as soon as it is answered) is " +
+    "computed by Little's law, callers / mean latency, over the requests started in the window: a batcher answers " +
+    "in bursts, one per batch, so counting answers inside a short window would be quantised by whole batches. " +
+    "The original experiments (a fixed request total) use total time instead, as the original did.",
     "- **Open loop, no coordinated omission**: requests follow a seeded Poisson schedule computed before the window; " +
     "each latency runs from the request's *planned* send time. The generator's lag behind its plan is recorded " +
     "(results.json). The first 25 % of each window is warm-up and not counted.",
