@@ -19,6 +19,8 @@ export * as BatchMetrics from "./batching/BatchMetrics.js"
 /** @since 0.1.0 */
 export * as BatchSizePolicy from "./batching/BatchSizePolicy.js"
 /** @since 0.1.0 */
+export * as DurationRecorder from "./batching/DurationRecorder.js"
+/** @since 0.1.0 */
 export * as QueuePolicy from "./batching/QueuePolicy.js"
 /** @since 0.1.0 */
 export * as WaitPolicy from "./batching/WaitPolicy.js"

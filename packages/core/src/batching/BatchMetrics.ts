@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import { Metric } from "effect"
+import type { DurationRecorderOptions } from "./DurationRecorder.js"
 
 /** Bucket bounds in seconds (Prometheus base unit): 0.25 ms ... 30 s. */
 const latencyBoundaries = [
@@ -140,6 +141,37 @@ export const queueWaitQuantiles = fromMillis(Metric.summary("adabatch_queue_wait
   maxSize: 4096,
   quantiles: [0.5, 0.95, 0.99]
 }))
+
+/**
+ * How the engine records `requestLatency` and `requestLatencyQuantiles` (see `DurationRecorder`:
+ * the per-request path writes two typed arrays instead of updating two series).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const requestDuration: DurationRecorderOptions = {
+  histogram: requestLatency,
+  summary: requestLatencyQuantiles,
+  boundaries: latencyBoundaries,
+  maxAgeMs: 60_000,
+  maxSize: 4096,
+  quantiles: [0.5, 0.95, 0.99]
+}
+
+/**
+ * How the engine records `queueWait` and `queueWaitQuantiles`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const queueWaitDuration: DurationRecorderOptions = {
+  histogram: queueWait,
+  summary: queueWaitQuantiles,
+  boundaries: latencyBoundaries,
+  maxAgeMs: 60_000,
+  maxSize: 4096,
+  quantiles: [0.5, 0.95, 0.99]
+}
 
 /**
  * Items per batch.

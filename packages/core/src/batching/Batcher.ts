@@ -43,6 +43,7 @@ import {
 import * as BatchError from "./BatchError.js"
 import * as Metrics from "./BatchMetrics.js"
 import { type BatchLimits, BatchSizePolicy } from "./BatchSizePolicy.js"
+import * as DurationRecorder from "./DurationRecorder.js"
 import { QueuePolicy } from "./QueuePolicy.js"
 import { WaitPolicy } from "./WaitPolicy.js"
 
@@ -300,6 +301,9 @@ export const make = <I, O, E = never, R = never>(
     let windowPeak = 0
     const inputPool: Array<Array<I>> = []
 
+    const latencyRecorder = DurationRecorder.forContext(Metrics.requestDuration, context)
+    const queueWaitRecorder = DurationRecorder.forContext(Metrics.queueWaitDuration, context)
+
     const update = <In>(metric: { updateUnsafe: (input: In, context: Context.Context<never>) => void }, v: In) =>
       metric.updateUnsafe(v, context)
 
@@ -329,9 +333,7 @@ export const make = <I, O, E = never, R = never>(
       if (job.custom) liveCustom--
       outcomes[outcome]++
       if (outcome === "ok") {
-        const latency = now - job.enqueuedAt
-        update(Metrics.requestLatency, latency)
-        update(Metrics.requestLatencyQuantiles, latency)
+        latencyRecorder.record(now - job.enqueuedAt, now)
       }
       let result: Exit.Exit<any, any> = exit
       if (job.group !== undefined) return settleMember(job.group, job, exit, now)
@@ -871,9 +873,7 @@ export const make = <I, O, E = never, R = never>(
           job.state = RUNNING
           job.dispatchedAt = start
           job.batchSize = jobs.length
-          const waited = start - job.enqueuedAt
-          update(Metrics.queueWait, waited)
-          update(Metrics.queueWaitQuantiles, waited)
+          queueWaitRecorder.record(start - job.enqueuedAt, start)
         }
         drained += jobs.length
         update(Metrics.batchSize, jobs.length)
