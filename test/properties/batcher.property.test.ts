@@ -132,7 +132,8 @@ const runScenario = (s: Scenario) =>
           if (!computed.has(i)) throw new Error(`request ${i} succeeded without being computed`)
         } else {
           const e = Cause.squash(inner.cause)
-          const typed = e instanceof BatchError.QueueFull || e instanceof BatchError.DeadlineExceeded ||
+          const typed = e instanceof BatchError.QueueFull || e instanceof BatchError.Overloaded ||
+            e instanceof BatchError.DeadlineExceeded ||
             e instanceof BatchError.ShuttingDown || e === "poison in batch"
           if (!typed && !Cause.hasInterruptsOnly(inner.cause)) throw new Error(`request ${i}: untyped error ${e}`)
           if (e === "poison in batch" && s.isolate && !s.requests[i]!.poison) {
@@ -141,6 +142,12 @@ const runScenario = (s: Scenario) =>
           // 3. rejections happen only when the queue is full
           if (e instanceof BatchError.QueueFull && e.queued < e.capacity) {
             throw new Error(`request ${i} rejected with ${e.queued} of ${e.capacity} queued`)
+          }
+          // 3b. back-pressure refuses only what the queued work would keep past half its timeout
+          if (
+            e instanceof BatchError.Overloaded && (s.overflow !== "backpressure" || e.expectedMs <= e.timeoutMs / 2)
+          ) {
+            throw new Error(`request ${i} refused as overloaded (${e.message}) under ${s.overflow}`)
           }
           // 4. a request whose deadline passed before dispatch is never passed to the batch function
           const timeout = s.requests[i]!.timeoutMs ?? 1000

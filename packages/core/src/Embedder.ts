@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Context, type Duration, Effect, Layer } from "effect"
+import { Context, Duration, Effect, Layer } from "effect"
 import * as Batcher from "./batching/Batcher.js"
 import type { BatcherError } from "./batching/BatchError.js"
 import type { BatchSizePolicy } from "./batching/BatchSizePolicy.js"
@@ -81,6 +81,12 @@ export class Embedder extends Context.Service<Embedder, {
   readonly snapshot: Effect.Effect<Batcher.BatcherSnapshot>
   /** Succeeds when the model answers. */
   readonly ping: Effect.Effect<void, InferenceFailed>
+  /**
+   * Would a request of `items` texts be refused right now (queue full, overloaded, shutting
+   * down)? The error `embed` would fail with (the refusal is counted), or `undefined`. Lets a
+   * server refuse before it reads or parses a body (`items` = 1 when the count is not known yet).
+   */
+  readonly precheck: (items: number, options?: Pick<EmbedOptions, "timeout">) => BatcherError | undefined
 }>()("@adabatch/core/Embedder") {}
 
 /**
@@ -162,14 +168,20 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
     const batcher = yield* EmbeddingBatcher
     const truncating = { truncate: true } as const
     const strict = { truncate: false } as const
+    const precheck = (items: number, options?: Pick<EmbedOptions, "timeout">) =>
+      batcher.precheck(
+        items,
+        options?.timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
+      )
     return Embedder.of({
       info: model.info,
       snapshot: batcher.snapshot,
       ping: model.ping,
+      precheck,
       embed: (texts, options) =>
         Effect.suspend(() => {
           // Refuse before tokenizing what could not be queued anyway (overload protection).
-          const refused = batcher.precheck(texts.length)
+          const refused = precheck(texts.length, options)
           if (refused !== undefined) return Effect.fail(refused)
           const t0 = now()
           return model.tokenize(texts, options?.truncate === true ? truncating : strict).pipe(

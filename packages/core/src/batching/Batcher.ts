@@ -128,7 +128,11 @@ export interface Batcher<I, O, E = never> {
    * (parsing, tokenizing) for a request that cannot be queued: under overload that work would
    * otherwise starve the event loop that batches form on.
    */
-  readonly precheck: (items: number) => BatchError.QueueFull | BatchError.ShuttingDown | undefined
+  readonly precheck: (
+    items: number,
+    /** The request's timeout (default: the engine's `requestTimeout`). */
+    timeoutMs?: number
+  ) => BatchError.QueueFull | BatchError.Overloaded | BatchError.ShuttingDown | undefined
 }
 
 /**
@@ -243,6 +247,9 @@ class Live<T extends { state: number }> {
   }
 }
 
+/** Back-pressure admits a request only if the queued work ahead fits this share of its timeout. */
+const SHED_FRACTION = 0.5
+
 const nowMs = (clock: Clock.Clock) => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
 
 /**
@@ -292,6 +299,16 @@ export const make = <I, O, E = never, R = never>(
     let drainAt = rateAt
     let drained = 0
     let batchDurationMs = 0
+    /**
+     * Inputs per ms the engine dispatches while saturated: over consecutive capped batches (each
+     * formed from a queue holding more than a batch, when a worker freed), inputs dispatched per ms
+     * between dispatches, gaps included. 0 = not measured yet.
+     */
+    let saturatedPerMs = 0
+    let saturatedItems = 0
+    let saturatedGapMs = 0
+    let lastDispatchAt = 0
+    let lastDispatchCapped = false
     let lastLimits: BatchLimits = yield* sizePolicy.current
     let lastWaitMs = 0
     // Dynamic capacity window.
@@ -398,6 +415,36 @@ export const make = <I, O, E = never, R = never>(
       return Math.min(60_000, Math.max(50, Math.ceil(ms)))
     }
 
+    /**
+     * Back-pressure's refusal of a request that cannot make its deadline: `n` more inputs behind the
+     * `pending` ones, at the throughput measured while saturated, plus one batch of its own, must
+     * be done within half its timeout. The other half is the margin for the estimate (throughput
+     * drops when other work takes the cores), and half a timeout of queued work is still far more
+     * than the workers need to stay busy. Nothing is refused before that throughput is measured.
+     */
+    const shedLate = queuePolicy.shedLate
+    const wouldMiss = (n: number, timeoutMs: number): BatchError.Overloaded | undefined => {
+      if (!shedLate || saturatedPerMs <= 0 || pending === 0) return undefined
+      const expectedMs = (pending + n) / saturatedPerMs + batchDurationMs
+      const budgetMs = timeoutMs * SHED_FRACTION
+      if (expectedMs <= budgetMs) return undefined
+      // room for this request within its budget once this much of the backlog is done
+      const excess = pending + n - Math.max(0, budgetMs - batchDurationMs) * saturatedPerMs
+      return new BatchError.Overloaded({
+        expectedMs,
+        timeoutMs,
+        queued: pending,
+        retryAfterMs: Math.min(60_000, Math.max(50, Math.ceil(excess / saturatedPerMs)))
+      })
+    }
+
+    const shed = (error: BatchError.Overloaded, n: number) => {
+      windowRejected += n
+      update(Metrics.rejections, n)
+      update(Metrics.requestsByOutcome.rejected, n)
+      return error
+    }
+
     const rollWindow = (now: number) => {
       if (now - windowStart < queuePolicy.windowMs) return
       const capacity = queuePolicy.adjust({
@@ -473,6 +520,8 @@ export const make = <I, O, E = never, R = never>(
         admitted(job)
         return awaitJob(job)
       }
+      const late = wouldMiss(1, timeoutMs)
+      if (late !== undefined) return Effect.fail(shed(late, 1))
       admitted(job)
       if (Queue.offerUnsafe(queue, job)) return awaitJob(job)
       // Back-pressure: suspend until there is room. Interrupting the wait withdraws the request.
@@ -575,42 +624,44 @@ export const make = <I, O, E = never, R = never>(
           }
           return awaitGroup(group)
         }
+        const late = wouldMiss(n, timeoutMs)
+        if (late !== undefined) return Effect.fail(shed(late, n))
         for (const job of jobs) admitted(job)
         let i = 0
         while (i < n && Queue.offerUnsafe(queue, jobs[i]!)) i++
         if (i === n) return awaitGroup(group)
-        const rest = jobs.slice(i)
-        return Effect.forEach(rest, (job) =>
-          Queue.offer(queue, job).pipe(
-            Effect.flatMap((ok) =>
-              ok ? Effect.void : Effect.fail(new BatchError.ShuttingDown({ reason: "intake-closed" }))
-            )
-          ), { discard: true }).pipe(
-            Effect.onInterrupt(() => Effect.sync(() => withdraw(group, nowMs(clock)))),
-            // the deadline also bounds the wait for room
-            Effect.timeoutOption(Duration.millis(Math.max(0, now + timeoutMs - nowMs(clock)))),
-            Effect.flatMap((o) =>
-              o._tag === "Some"
-                ? Effect.void
-                : Effect.fail(
-                  new BatchError.DeadlineExceeded({ waitedMs: nowMs(clock) - now, timeoutMs })
-                )
-            ),
-            Effect.catch((e) =>
-              Effect.andThen(
-                Effect.sync(() => {
-                  const outcome = e._tag === "DeadlineExceeded" ? "expired" : "shutdown"
-                  if (group.exit === undefined) group.exit = Exit.fail(e)
-                  for (const job of jobs) {
-                    if (job.state === QUEUED) settle(job, Exit.void, outcome, nowMs(clock))
-                  }
-                  flushOutcomes()
-                }),
-                Effect.fail(e)
+        // Back-pressure: the rest waits for room as one entry (Queue.offerAll), so the request's
+        // inputs enter together, in arrival order with the other waiting requests: one waiting
+        // offer per input would re-queue each input behind every other waiter.
+        return Queue.offerAll(queue, i === 0 ? jobs : jobs.slice(i)).pipe(
+          Effect.flatMap((unoffered) =>
+            unoffered.length === 0 ? Effect.void : Effect.fail(new BatchError.ShuttingDown({ reason: "intake-closed" }))
+          ),
+          Effect.onInterrupt(() => Effect.sync(() => withdraw(group, nowMs(clock)))),
+          // the deadline also bounds the wait for room
+          Effect.timeoutOption(Duration.millis(Math.max(0, now + timeoutMs - nowMs(clock)))),
+          Effect.flatMap((o) =>
+            o._tag === "Some"
+              ? Effect.void
+              : Effect.fail(
+                new BatchError.DeadlineExceeded({ waitedMs: nowMs(clock) - now, timeoutMs })
               )
-            ),
-            Effect.andThen(awaitGroup(group))
-          )
+          ),
+          Effect.catch((e) =>
+            Effect.andThen(
+              Effect.sync(() => {
+                const outcome = e._tag === "DeadlineExceeded" ? "expired" : "shutdown"
+                if (group.exit === undefined) group.exit = Exit.fail(e)
+                for (const job of jobs) {
+                  if (job.state === QUEUED) settle(job, Exit.void, outcome, nowMs(clock))
+                }
+                flushOutcomes()
+              }),
+              Effect.fail(e)
+            )
+          ),
+          Effect.andThen(awaitGroup(group))
+        )
       })
 
     // ---- batch formation ---------------------------------------------------------------------
@@ -865,6 +916,14 @@ export const make = <I, O, E = never, R = never>(
           flushOutcomes()
           return Effect.void
         }
+        if (batch.capped && lastDispatchCapped && start > lastDispatchAt) {
+          const gap = start - lastDispatchAt
+          saturatedItems = saturatedItems === 0 ? jobs.length : saturatedItems + 0.2 * (jobs.length - saturatedItems)
+          saturatedGapMs = saturatedGapMs === 0 ? gap : saturatedGapMs + 0.2 * (gap - saturatedGapMs)
+          saturatedPerMs = saturatedItems / saturatedGapMs
+        }
+        lastDispatchAt = start
+        lastDispatchCapped = batch.capped
         busy++
         update(Metrics.batchesInFlight, busy)
         for (let i = 0; i < jobs.length; i++) {
@@ -991,9 +1050,14 @@ export const make = <I, O, E = never, R = never>(
       submit: (input, options) => submitJob(input, options, PLAIN),
       submitTimed: (input, options) => submitJob(input, options, TIMED),
       submitAll,
-      precheck: (items) => {
+      precheck: (items, timeoutMs) => {
         if (!accepting) return new BatchError.ShuttingDown({ reason: "intake-closed" })
-        if (overflow !== "reject") return undefined
+        if (overflow !== "reject") {
+          const late = wouldMiss(items, timeoutMs ?? defaultTimeoutMs)
+          if (late === undefined) return undefined
+          windowSubmitted += items
+          return shed(late, items)
+        }
         const capacity = queuePolicy.capacity()
         if (pending + items <= capacity) return undefined
         windowSubmitted += items

@@ -1,7 +1,12 @@
 /**
  * `QueuePolicy`: how many requests may wait, and what happens when that many do.
  *
- * - `overflow: "backpressure"`: `submit` suspends until there is room (nothing is refused).
+ * - `overflow: "backpressure"`: `submit` suspends until there is room. Only a request that could
+ *   not make its deadline anyway is refused (`shedLate`, on by default): when the inputs queued
+ *   ahead, at the throughput measured while saturated, would outlast its timeout, it fails at once
+ *   with `Overloaded` instead of waiting the whole timeout for `DeadlineExceeded`. Without this, a
+ *   sustained overload makes every waiter reach the front just as its deadline passes, and almost
+ *   nothing is answered in time.
  * - `overflow: "reject"`: `submit` fails at once with `QueueFull`, carrying a retry-after hint.
  * - `dynamic` (with `reject`): the capacity moves between `floor` and `ceiling`, growing x1.5 when
  *   more than `growAboveRejectionRate` of recent submits were refused and shrinking x0.8 when
@@ -39,6 +44,11 @@ export interface Options {
   readonly capacity: number
   readonly overflow: "reject" | "backpressure"
   readonly dynamic?: DynamicCapacity | undefined
+  /**
+   * With `backpressure`: refuse at once (`Overloaded`) a request the queued work would keep past
+   * its deadline (default `true`).
+   */
+  readonly shedLate?: boolean | undefined
 }
 
 /**
@@ -63,6 +73,8 @@ export interface WindowStats {
 export class QueuePolicy extends Context.Service<QueuePolicy, {
   readonly name: string
   readonly overflow: "reject" | "backpressure"
+  /** Back-pressure refuses requests the queued work would keep past their deadline. */
+  readonly shedLate: boolean
   /** Largest capacity it may ever ask for (the physical queue bound). */
   readonly maxCapacity: number
   /** Capacity in force now. */
@@ -93,15 +105,22 @@ export const make = (options: Options): QueuePolicy["Service"] => {
     )
   }
   let capacity = positiveInt("capacity", options.capacity)
+  const shedLate = options.overflow === "backpressure" && options.shedLate !== false
   if (dyn === undefined) {
     return QueuePolicy.of({
       name: "fixed",
       overflow: options.overflow,
+      shedLate,
       maxCapacity: capacity,
       capacity: () => capacity,
       windowMs: Number.POSITIVE_INFINITY,
       adjust: () => capacity,
-      describe: Effect.sync(() => ({ policy: "fixed", overflow: options.overflow, capacity }))
+      describe: Effect.sync(() => ({
+        policy: "fixed",
+        overflow: options.overflow,
+        capacity,
+        ...(options.overflow === "backpressure" ? { shed_late: String(shedLate) } : {})
+      }))
     })
   }
   const floor = positiveInt("dynamic.floor", dyn.floor)
@@ -113,6 +132,7 @@ export const make = (options: Options): QueuePolicy["Service"] => {
   return QueuePolicy.of({
     name: "dynamic",
     overflow: "reject",
+    shedLate: false,
     maxCapacity: ceiling,
     capacity: () => capacity,
     windowMs: dyn.windowMs ?? 1000,

@@ -1,6 +1,6 @@
-import { Batcher, BatchError, BatchMetrics, WaitPolicy } from "@adabatch/core"
+import { Batcher, BatchError, BatchMetrics, BatchSizePolicy, QueuePolicy, WaitPolicy } from "@adabatch/core"
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Cause, Deferred, Effect, Exit, Fiber, Metric, Scope } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, Layer, Metric, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { policies, recorder } from "./helpers.js"
 
@@ -350,5 +350,74 @@ describe("Batcher", () => {
       yield* TestClock.adjust("1 second")
       assert.instanceOf(yield* Fiber.join(late), BatchError.DeadlineExceeded)
       assert.strictEqual(yield* Fiber.join(onTime), 2)
+    }).pipe(isolated))
+
+  it.effect("back-pressure: a request's inputs enter the queue together, in arrival order with other waiters", () =>
+    Effect.gen(function*() {
+      const { run, seen } = recorder<number>(100)
+      const batcher = yield* Batcher.make({ run }).pipe(
+        Effect.provide(policies({ maxBatchSize: 4, capacity: 2, overflow: "backpressure" }))
+      )
+      // 0 runs, 1 and 2 fill the queue; then two requests of four inputs wait for room
+      const first = yield* Effect.forkChild(batcher.submitAll([0]))
+      yield* Effect.yieldNow
+      const fill = yield* Effect.forkChild(batcher.submitAll([1, 2]))
+      yield* Effect.yieldNow
+      const a = yield* Effect.forkChild(batcher.submitAll([10, 11, 12, 13]))
+      yield* Effect.yieldNow
+      const b = yield* Effect.forkChild(batcher.submitAll([20, 21, 22, 23]))
+      yield* TestClock.adjust("10 seconds")
+      for (const f of [first, fill, a, b]) yield* Fiber.join(f)
+      // A's inputs are all dispatched before any of B's: no interleaving of waiting requests
+      const order = seen.flat().filter((x) => x >= 10)
+      assert.deepStrictEqual(order, [10, 11, 12, 13, 20, 21, 22, 23])
+    }).pipe(isolated))
+
+  it.effect("back-pressure refuses at once (Overloaded) what the queued work would keep past its deadline", () =>
+    Effect.gen(function*() {
+      // 4 inputs per 100 ms batch, one worker: 0.04 inputs per ms once saturated
+      const { run } = recorder<number>(100)
+      const batcher = yield* Batcher.make({ run, requestTimeout: "2 seconds" }).pipe(
+        Effect.provide(policies({ maxBatchSize: 4, capacity: 1000, overflow: "backpressure" }))
+      )
+      const backlog = yield* Effect.forkChild(
+        Effect.forEach(Array.from({ length: 24 }, (_, i) => i), (i) => batcher.submit(i), { concurrency: "unbounded" })
+      )
+      yield* TestClock.adjust("250 millis") // two capped batches measured; 16 inputs still queued
+      // 16 queued + 1 at 0.04/ms is ~425 ms, + one batch: within half of a 2 s timeout, not of 300 ms
+      const refused = yield* Effect.flip(batcher.submit(100, { timeout: "300 millis" }))
+      assert.instanceOf(refused, BatchError.Overloaded)
+      assert.isAbove(refused.expectedMs, refused.timeoutMs)
+      assert.isAbove(refused.retryAfterMs, 0)
+      const refusedAll = yield* Effect.flip(batcher.submitAll([101, 102], { timeout: "300 millis" }))
+      assert.instanceOf(refusedAll, BatchError.Overloaded)
+      assert.instanceOf(batcher.precheck(2, 300), BatchError.Overloaded)
+      assert.isUndefined(batcher.precheck(2))
+      const admitted = yield* Effect.forkChild(batcher.submit(200))
+      yield* TestClock.adjust("2 seconds")
+      assert.strictEqual(yield* Fiber.join(admitted), 400)
+      assert.strictEqual((yield* Fiber.join(backlog)).length, 24)
+      // counted as rejections: 1 + 2 refused submits, 2 by the precheck
+      assert.strictEqual((yield* Metric.value(BatchMetrics.requestsByOutcome.rejected)).count, 5)
+    }).pipe(isolated))
+
+  it.effect("back-pressure without shedLate keeps every request waiting, however late", () =>
+    Effect.gen(function*() {
+      const { run } = recorder<number>(100)
+      const batcher = yield* Batcher.make({ run, requestTimeout: "1 second" }).pipe(
+        Effect.provide(Layer.mergeAll(
+          BatchSizePolicy.fixed({ maxBatchSize: 4 }),
+          WaitPolicy.none,
+          QueuePolicy.layer({ capacity: 1000, overflow: "backpressure", shedLate: false })
+        ))
+      )
+      yield* Effect.forkChild(
+        Effect.forEach(Array.from({ length: 24 }, (_, i) => i), (i) => batcher.submit(i), { concurrency: "unbounded" })
+      )
+      yield* TestClock.adjust("250 millis")
+      assert.isUndefined(batcher.precheck(1, 300))
+      const late = yield* Effect.forkChild(Effect.flip(batcher.submit(100, { timeout: "300 millis" })))
+      yield* TestClock.adjust("2 seconds")
+      assert.instanceOf(yield* Fiber.join(late), BatchError.DeadlineExceeded)
     }).pipe(isolated))
 })
