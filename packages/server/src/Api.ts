@@ -23,6 +23,7 @@ import type { Embedder } from "@adabatch/core"
 import { ByteSize, Cause, Context, Effect, Metric, Result } from "effect"
 import { type Headers, HttpIncomingMessage, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
+import { IncomingMessage } from "node:http"
 import { ApiError, type Family, toResponse } from "./ApiError.js"
 import * as ApiKey from "./ApiKey.js"
 import * as Encoding from "./Encoding.js"
@@ -101,6 +102,12 @@ export const fromEmbedError = (error: Embedder.EmbedError, field: string, single
         param: field
       })
     case "QueueFull":
+      return new ApiError({
+        kind: "queue_full",
+        message: `model is overloaded: ${error.message}`,
+        retryAfterMs: error.retryAfterMs
+      })
+    case "Overloaded":
       return new ApiError({
         kind: "queue_full",
         message: `model is overloaded: ${error.message}`,
@@ -271,6 +278,10 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     const handle = embedBody(decode, field, prepare)
     return (request, headers, start, tracker) => {
       if (state.embedding >= config.maxConcurrentRequests) return Effect.fail(overloaded)
+      // A queue that cannot take even one more input refuses before the body is read or parsed.
+      const phase = state.phase
+      const refused = phase._tag === "Ready" ? phase.embedder.precheck(1) : undefined
+      if (refused !== undefined) return Effect.fail(fromEmbedError(refused, field, false))
       state.embedding++
       return Effect.onExit(handle(request, headers, start, tracker), () => leaveEmbedding)
     }
@@ -426,6 +437,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
             max_wait_ms: config.maxWaitMs,
             queue_capacity: config.queueCapacity,
             overflow: config.overflow,
+            shed_late: config.overflow === "backpressure" && config.shedLate,
             queue_dynamic: config.queueDynamic ?? null,
             isolate_failures: config.isolateFailures,
             drain_timeout_ms: config.drainTimeoutMs
@@ -538,6 +550,16 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     return n > 0 && n <= config.payloadLimit
   }
 
+  /**
+   * Whether the connection stays open after `response`. Then an unread body need not be read
+   * first: Node discards it from the wire once the response is sent (`req._dump()`), which costs far
+   * less than reading it into memory, and keeps refusals cheap under overload.
+   */
+  const keepsAlive = (request: Request, headers: Headers.Headers, response: Response): boolean =>
+    state.phase._tag === "Ready" && response.headers["connection"] !== "close" &&
+    headers["connection"]?.toLowerCase() !== "close" && request.source instanceof IncomingMessage &&
+    request.source.httpVersion === "1.1"
+
   const handler = Effect.withFiber((fiber) => {
     const context = fiber.context
     const request = Context.getUnsafe(context, HttpServerRequest.HttpServerRequest)
@@ -548,7 +570,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     const { response, route } = dispatch(request, headers, start, tracker)
     const answered = hasReadableBody(headers)
       ? Effect.flatMap(response, (r) =>
-        tracker.bodyRead
+        tracker.bodyRead || keepsAlive(request, headers, r)
           ? Effect.succeed(closeWhileDraining(r))
           : Effect.as(Effect.ignore(request.arrayBuffer), closeWhileDraining(r)))
       : Effect.map(response, closeWhileDraining)

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Data } from "effect"
+import { BatchError } from "@adabatch/core"
 import { HttpServerResponse } from "effect/http"
 
 /**
@@ -65,12 +65,13 @@ const kinds: Record<Kind, KindInfo> = {
 
 /**
  * One API failure. `message` says what was wrong in words a client can act on (for request
- * errors it names the field and what was expected).
+ * errors it names the field and what was expected). An answer, not a bug: it captures no stack
+ * trace (`BatchError.Outcome`), so refusing under overload stays cheap.
  *
  * @since 0.1.0
  * @category errors
  */
-export class ApiError extends Data.TaggedError("ApiError")<{
+export class ApiError extends BatchError.Outcome("ApiError")<{
   readonly kind: Kind
   readonly message: string
   /** The request field at fault, if any (OpenAI `error.param`). */

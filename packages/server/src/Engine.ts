@@ -66,7 +66,12 @@ export const policiesLayer = (
       : config.waitPolicy === "fixed"
       ? WaitPolicy.fixed(config.maxWaitMs)
       : WaitPolicy.adaptive({ maxWaitMs: config.maxWaitMs }),
-    QueuePolicy.layer({ capacity: config.queueCapacity, overflow: config.overflow, dynamic: config.queueDynamic })
+    QueuePolicy.layer({
+      capacity: config.queueCapacity,
+      overflow: config.overflow,
+      dynamic: config.queueDynamic,
+      shedLate: config.shedLate
+    })
   )
 
 /**

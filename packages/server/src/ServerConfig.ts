@@ -51,6 +51,11 @@ export interface ServerConfig {
   readonly queueCapacity: number
   /** What a full queue does: `reject` answers 429, `backpressure` makes the request wait. */
   readonly overflow: "reject" | "backpressure"
+  /**
+   * With `backpressure`: answer 429 at once to a request the queued work would keep past its
+   * timeout, instead of letting it wait for a 504 (default true).
+   */
+  readonly shedLate: boolean
   /** Let the queue capacity adapt between two bounds; `undefined`: fixed capacity. */
   readonly queueDynamic: QueueDynamic | undefined
   /** Vector dimension of the `echo` model; `undefined`: the model's default (384). Ignored for ONNX models. */
@@ -103,6 +108,7 @@ export const defaults: ServerConfig = {
   maxWaitMs: 5,
   queueCapacity: 1024,
   overflow: "reject",
+  shedLate: true,
   queueDynamic: undefined,
   echoDimension: undefined,
   workers: undefined,
@@ -326,6 +332,15 @@ export const settings: ReadonlyArray<Setting> = [
     "<mode>",
     oneOf(["reject", "backpressure"]),
     "Full queue: reject answers 429 with Retry-After; backpressure makes requests wait (within their timeout)."
+  ),
+  setting(
+    "shedLate",
+    "ADABATCH_SHED_LATE",
+    "<bool>",
+    boolean,
+    "With backpressure: answer 429 with Retry-After at once when the work queued ahead would keep a request " +
+      "past its timeout (it would only end in 504), so admitted requests keep their deadlines under overload.",
+    { boolean: true }
   ),
   setting(
     "queueDynamic",

@@ -148,13 +148,17 @@ describe.concurrent("adabatch-server", () => {
     await Promise.all(Array.from({ length: 12 }, client))
     expect(await r.exited).toBe(0)
 
-    const errors = outcomes.filter((o) => "error" in o)
-    expect(errors).toEqual([])
-    const answered = outcomes as Array<{ status: number; vectors: number }>
+    // A connection the server never accepted (refused once it stopped listening, after the drain)
+    // carried no accepted request; any other connection error would be a lost or reset request.
+    const errors = outcomes.filter((o): o is { error: string } => "error" in o)
+    expect(errors.filter((e) => e.error !== "ECONNREFUSED")).toEqual([])
+    const answered = outcomes.filter((o): o is { status: number; vectors: number } => !("error" in o))
     const ok = answered.filter((o) => o.status === 200)
     expect(ok.length).toBeGreaterThanOrEqual(150)
     for (const o of ok) expect(o.vectors).toBe(16)
     expect(answered.filter((o) => o.status !== 200).every((o) => o.status === 503)).toBe(true)
-    expect(answered.filter((o) => o.status === 503)).toHaveLength(12)
+    // every client stopped on a 503 or a refused connection, never on a reset
+    expect(answered.filter((o) => o.status === 503).length + errors.length).toBe(12)
+    expect(answered.filter((o) => o.status === 503).length).toBeGreaterThan(0)
   })
 })
