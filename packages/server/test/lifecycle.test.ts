@@ -6,6 +6,7 @@
 import { ModelSource } from "@adabatch/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Latch, Layer } from "effect"
+import * as Net from "node:net"
 import { embed, eventually, get, post, probe, requestCount, start } from "./helpers.js"
 
 const queued = async (server: { readonly url: string }): Promise<number> => (await get(server, "/ready")).json.queued
@@ -114,6 +115,46 @@ describe("overload", () => {
       }
       expect((await get(server, "/ready")).status).toBe(200)
     } finally {
+      model.open()
+      await server.close()
+    }
+  })
+
+  it("a full queue refuses before the body is parsed, and the keep-alive connection serves the next request", async () => {
+    const model = probe()
+    const server = await start({ queueCapacity: 1, overflow: "reject" }, { model: model.layer })
+    const { hostname, port } = new URL(server.url)
+    const socket = Net.connect(Number(port), hostname)
+    try {
+      model.close()
+      const blocker = embed(server, "blocker")
+      await eventually(() => model.batches() === 1)
+      const queuedOne = embed(server, "queued")
+      await eventually(async () => (await queued(server)) === 1)
+      let received = ""
+      socket.setEncoding("latin1")
+      socket.on("data", (d: string) => (received += d))
+      const request = (body: string) =>
+        `POST /embed HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`
+      // malformed JSON: refused as overloaded (429), so it was never parsed
+      const refusedBody = "{\"inputs\": " + "x".repeat(64 * 1024)
+      socket.write(request(refusedBody))
+      await eventually(() => received.includes("\r\n\r\n{\"error\""))
+      expect(received).toMatch(/^HTTP\/1\.1 429 /)
+      expect(received).toMatch(/retry-after: \d+/i)
+      expect(received).toMatch(/queue full: 1 of 1 slots taken/)
+      expect(received).not.toMatch(/connection: close/i)
+      model.open()
+      expect((await blocker).status).toBe(200)
+      expect((await queuedOne).status).toBe(200)
+      // the unread body was discarded from the wire: the same connection answers the next request
+      received = ""
+      socket.write(request(JSON.stringify({ inputs: "on the same connection" })))
+      await eventually(() => /\r\n\r\n\[\[/.test(received))
+      expect(received).toMatch(/^HTTP\/1\.1 200 /)
+      expect(model.wasComputed("on the same connection")).toBe(true)
+    } finally {
+      socket.destroy()
       model.open()
       await server.close()
     }
