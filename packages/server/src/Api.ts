@@ -50,6 +50,8 @@ interface Tracker {
   inputs: number
   /** The body has been read in full (nothing left to drain before answering). */
   bodyRead: boolean
+  /** Counted in `state.embedding` (released when the request ends). */
+  embedding: boolean
 }
 
 type Handler = (
@@ -263,7 +265,6 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     retryAfterMs: 1000
   })
 
-  const leaveEmbedding = Effect.sync(() => void state.embedding--)
 
   /**
    * An embedding route: at most `maxConcurrentRequests` at once. The limit is checked before the
@@ -283,7 +284,8 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
       const refused = phase._tag === "Ready" ? phase.embedder.precheck(1) : undefined
       if (refused !== undefined) return Effect.fail(fromEmbedError(refused, field, false))
       state.embedding++
-      return Effect.onExit(handle(request, headers, start, tracker), () => leaveEmbedding)
+      tracker.embedding = true // released by the handler's exit hook
+      return handle(request, headers, start, tracker)
     }
   }
 
@@ -566,7 +568,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     const start = performance.now()
     state.enter()
     const headers = request.headers
-    const tracker: Tracker = { inputs: 0, bodyRead: false }
+    const tracker: Tracker = { inputs: 0, bodyRead: false, embedding: false }
     const { response, route } = dispatch(request, headers, start, tracker)
     const answered = hasReadableBody(headers)
       ? Effect.flatMap(response, (r) =>
@@ -576,6 +578,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
       : Effect.map(response, closeWhileDraining)
     return Effect.onExit(answered, (exit) => {
       state.leave()
+      if (tracker.embedding) state.embedding--
       HttpMetrics.recordUnsafe(
         context,
         route,
