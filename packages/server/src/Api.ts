@@ -265,7 +265,6 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     retryAfterMs: 1000
   })
 
-
   /**
    * An embedding route: at most `maxConcurrentRequests` at once. The limit is checked before the
    * body is read or parsed, so an overload costs no parsing and holds no bodies (the body is still
