@@ -161,7 +161,7 @@ const cases: ReadonlyArray<Case> = [
     embedBody({ inputs: bigText, truncate: false }),
     422,
     "validation",
-    /input 0 has \d+ tokens, more than the model's maximum of 128; send truncate: true/
+    /input 0 has at least \d+ tokens, more than the model's maximum of 128; send truncate: true/
   ),
   ok("a huge string (512 KB) with truncate: true", embedBody({ inputs: bigText, truncate: true }), 1),
   tei(

@@ -33,14 +33,16 @@ export class ModelLoadError extends Data.TaggedError("ModelLoadError")<{
 export class InputTooLong extends Data.TaggedError("InputTooLong")<{
   /** Position of the text in the request's input list. */
   readonly index: number
-  /** Its length in tokens, special tokens included. */
+  /** Its length in tokens, special tokens included (a lower bound when `atLeast`). */
   readonly tokens: number
   /** The model's maximum input length in tokens. */
   readonly maxLength: number
+  /** Only a prefix of a very long text was tokenized: it has at least `tokens` tokens. */
+  readonly atLeast?: boolean | undefined
 }> {
   override get message(): string {
-    return `input ${this.index} has ${this.tokens} tokens, more than the model's maximum of ${this.maxLength}; ` +
-      `send truncate: true to cut it`
+    return `input ${this.index} has ${this.atLeast === true ? "at least " : ""}${this.tokens} tokens, more than ` +
+      `the model's maximum of ${this.maxLength}; send truncate: true to cut it`
   }
 }
 

@@ -163,6 +163,31 @@ export const builtin: ModelTokenizer = {
 }
 
 /**
+ * A text longer than this many characters per allowed token is tokenized by a prefix first: a
+ * 2 MB string would otherwise hold the event loop for seconds only to learn that it is too long,
+ * or to keep its first 512 tokens.
+ */
+const PREFIX_CHARS_PER_TOKEN = 16
+
+/** Tokens past the maximum the prefix must give before its tokens stand for the whole text's. */
+const PREFIX_MARGIN = 8
+
+/**
+ * The prefix of a very long `text` to tokenize instead of the whole: cut at a whitespace, so every
+ * word in it is whole and its tokens are exactly the first tokens of the whole text (tokenizers
+ * split words at whitespace before anything else). `undefined`: tokenize the whole text (it is
+ * short enough, or there is no whitespace to cut at near the window's end).
+ */
+const longTextPrefix = (text: string, maxLength: number): string | undefined => {
+  const window = maxLength * PREFIX_CHARS_PER_TOKEN
+  if (text.length <= window) return undefined
+  for (let i = window; i > window >> 1; i--) {
+    if (isSpace(text.charCodeAt(i))) return text.slice(0, i)
+  }
+  return undefined
+}
+
+/**
  * Encodes one text and applies the length limit: longer inputs are cut to `maxLength` keeping the
  * trailing special tokens (`[CLS] … [SEP]` stays well-formed), or rejected with `InputTooLong`.
  *
@@ -177,14 +202,21 @@ export const encodeOne = (
   truncate: boolean
 ): Result.Result<Encoded, InputTooLong | TokenizationFailed> => {
   let ids: ArrayLike<number>
+  let atLeast = false
   try {
-    ids = tokenizer.encode(text)
+    const prefix = longTextPrefix(text, maxLength)
+    ids = prefix === undefined ? tokenizer.encode(text) : tokenizer.encode(prefix)
+    if (prefix !== undefined) {
+      // enough tokens before the cut: they begin the whole text's tokens, which are more still
+      if (ids.length >= maxLength + PREFIX_MARGIN) atLeast = true
+      else ids = tokenizer.encode(text)
+    }
   } catch (cause) {
     return Result.fail(new TokenizationFailed({ index, reason: describe(cause) }))
   }
   const length = ids.length
   if (length <= maxLength) return Result.succeed({ ids: Int32Array.from(ids), truncated: false })
-  if (!truncate) return Result.fail(new InputTooLong({ index, tokens: length, maxLength }))
+  if (!truncate) return Result.fail(new InputTooLong({ index, tokens: length, maxLength, atLeast }))
   const out = new Int32Array(maxLength)
   const suffix = tokenizer.specialSuffix < maxLength ? tokenizer.specialSuffix : 0
   const head = maxLength - suffix

@@ -107,3 +107,52 @@ describe("ModelTokenizer.builtin", () => {
       assert.strictEqual(error._tag, "InputTooLong")
     }))
 })
+
+describe("very long texts (tokenized by a prefix first)", () => {
+  const words = ["the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "hello", "world"]
+  const longText = (n: number) => Array.from({ length: n }, (_, i) => words[(i * 7) % words.length]).join(" ")
+  const spy = (tokenizer: ModelTokenizer.ModelTokenizer) => {
+    const lengths: Array<number> = []
+    return {
+      lengths,
+      tokenizer: { ...tokenizer, encode: (text: string) => (lengths.push(text.length), tokenizer.encode(text)) }
+    }
+  }
+  for (const [name, base] of [["tokenizer.json", load()], ["builtin", ModelTokenizer.builtin]] as const) {
+    it(`${name}: truncating gives the same ids as tokenizing all of it, from a prefix only`, () => {
+      const text = longText(100_000) // ~500 KB
+      const { lengths, tokenizer } = spy(base)
+      const encoded = Result.getOrThrow(ModelTokenizer.encodeOne(tokenizer, text, 0, 128, true))
+      const full = Array.from(base.encode(text))
+      assert.deepStrictEqual(Array.from(encoded.ids), [...full.slice(0, 127), full[full.length - 1]])
+      assert.isTrue(encoded.truncated)
+      assert.deepStrictEqual(lengths.length, 1)
+      assert.isAtMost(lengths[0]!, 128 * 16)
+    })
+
+    it(`${name}: too long without truncation is refused from a prefix, as "at least" so many tokens`, () => {
+      const { lengths, tokenizer } = spy(base)
+      const r = ModelTokenizer.encodeOne(tokenizer, longText(100_000), 3, 128, false)
+      assert.isTrue(Result.isFailure(r))
+      const e = (r as Result.Failure<never, unknown>).failure as InputTooLong
+      assert.instanceOf(e, InputTooLong)
+      assert.isTrue(e.atLeast)
+      assert.isAbove(e.tokens, 128)
+      assert.match(e.message, /^input 3 has at least \d+ tokens, more than the model's maximum of 128; send truncate/)
+      assert.isAtMost(lengths[0]!, 128 * 16)
+    })
+
+    it(`${name}: a long text the prefix cannot decide is tokenized whole`, () => {
+      // mostly whitespace: the prefix gives a handful of tokens, and so does the whole text
+      const spaced = "hello" + " ".repeat(100_000) + "world"
+      const ok = Result.getOrThrow(ModelTokenizer.encodeOne(base, spaced, 0, 128, false))
+      assert.deepStrictEqual(Array.from(ok.ids), Array.from(base.encode("hello world")))
+      // no whitespace near the end of the window: never cut inside a word
+      const { lengths, tokenizer } = spy(base)
+      const solid = "x".repeat(50_000)
+      const r = ModelTokenizer.encodeOne(tokenizer, solid, 0, 128, true)
+      assert.deepStrictEqual(lengths, [50_000])
+      assert.deepStrictEqual(Result.isSuccess(r), true)
+    })
+  }
+})
