@@ -161,9 +161,9 @@ const presets: Readonly<
     systems: systemNames,
     fixedSizes: [8, 32, 64],
     fixedWaitMs: 5,
-    loads: [10, 25, 50, 75, 90, 100, 120],
+    loads: [10, 50, 75, 90, 120],
     seconds: 3,
-    loadSeconds: 1.5,
+    loadSeconds: 1.2,
     repeats: 3,
     idleRequests: 200
   }
