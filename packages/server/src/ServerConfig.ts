@@ -52,8 +52,8 @@ export interface ServerConfig {
   /** What a full queue does: `reject` answers 429, `backpressure` makes the request wait. */
   readonly overflow: "reject" | "backpressure"
   /**
-   * With `backpressure`: answer 429 at once to a request the queued work would keep past its
-   * timeout, instead of letting it wait for a 504 (default true).
+   * With `backpressure`: answer 429 at once to a request the queued work would keep past half its
+   * timeout, instead of letting it wait for a likely 504 (default true).
    */
   readonly shedLate: boolean
   /** Let the queue capacity adapt between two bounds; `undefined`: fixed capacity. */
@@ -339,7 +339,7 @@ export const settings: ReadonlyArray<Setting> = [
     "<bool>",
     boolean,
     "With backpressure: answer 429 with Retry-After at once when the work queued ahead would keep a request " +
-      "past its timeout (it would only end in 504), so admitted requests keep their deadlines under overload.",
+      "past half its timeout (it would likely end in 504), so admitted requests keep their deadlines under overload.",
     { boolean: true }
   ),
   setting(
