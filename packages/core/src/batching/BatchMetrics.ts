@@ -142,6 +142,19 @@ export const queueWaitQuantiles = fromMillis(Metric.summary("adabatch_queue_wait
   quantiles: [0.5, 0.95, 0.99]
 }))
 
+/** The recorder settings of a histogram and summary pair above (the summaries' one-minute window). */
+const recorded = (
+  histogram: DurationRecorderOptions["histogram"],
+  summary: DurationRecorderOptions["summary"]
+): DurationRecorderOptions => ({
+  histogram,
+  summary,
+  boundaries: latencyBoundaries,
+  maxAgeMs: 60_000,
+  maxSize: 4096,
+  quantiles: [0.5, 0.95, 0.99]
+})
+
 /**
  * How the engine records `requestLatency` and `requestLatencyQuantiles` (see `DurationRecorder`:
  * the per-request path writes two typed arrays instead of updating two series).
@@ -149,14 +162,7 @@ export const queueWaitQuantiles = fromMillis(Metric.summary("adabatch_queue_wait
  * @since 0.1.0
  * @category metrics
  */
-export const requestDuration: DurationRecorderOptions = {
-  histogram: requestLatency,
-  summary: requestLatencyQuantiles,
-  boundaries: latencyBoundaries,
-  maxAgeMs: 60_000,
-  maxSize: 4096,
-  quantiles: [0.5, 0.95, 0.99]
-}
+export const requestDuration: DurationRecorderOptions = recorded(requestLatency, requestLatencyQuantiles)
 
 /**
  * How the engine records `queueWait` and `queueWaitQuantiles`.
@@ -164,14 +170,7 @@ export const requestDuration: DurationRecorderOptions = {
  * @since 0.1.0
  * @category metrics
  */
-export const queueWaitDuration: DurationRecorderOptions = {
-  histogram: queueWait,
-  summary: queueWaitQuantiles,
-  boundaries: latencyBoundaries,
-  maxAgeMs: 60_000,
-  maxSize: 4096,
-  quantiles: [0.5, 0.95, 0.99]
-}
+export const queueWaitDuration: DurationRecorderOptions = recorded(queueWait, queueWaitQuantiles)
 
 /**
  * Items per batch.
