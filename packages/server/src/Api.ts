@@ -104,11 +104,6 @@ export const fromEmbedError = (error: Embedder.EmbedError, field: string, single
         param: field
       })
     case "QueueFull":
-      return new ApiError({
-        kind: "queue_full",
-        message: `model is overloaded: ${error.message}`,
-        retryAfterMs: error.retryAfterMs
-      })
     case "Overloaded":
       return new ApiError({
         kind: "queue_full",

@@ -250,6 +250,9 @@ class Live<T extends { state: number }> {
 /** Back-pressure admits a request only if the queued work ahead fits this share of its timeout. */
 const SHED_FRACTION = 0.5
 
+/** A retry-after hint (ms): whole, between 50 ms and a minute. */
+const retryHint = (ms: number): number => Math.min(60_000, Math.max(50, Math.ceil(ms)))
+
 const nowMs = (clock: Clock.Clock) => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
 
 /**
@@ -302,9 +305,9 @@ export const make = <I, O, E = never, R = never>(
     /**
      * Inputs per ms the engine dispatches while saturated: over consecutive capped batches (each
      * formed from a queue holding more than a batch, when a worker freed), inputs dispatched per ms
-     * between dispatches, gaps included. 0 = not measured yet.
+     * between dispatches, gaps included (moving averages of both): `saturatedItems / saturatedGapMs`.
+     * 0 = not measured yet.
      */
-    let saturatedPerMs = 0
     let saturatedItems = 0
     let saturatedGapMs = 0
     let lastDispatchAt = 0
@@ -412,7 +415,7 @@ export const make = <I, O, E = never, R = never>(
     const retryAfterMs = () => {
       const perMs = drainPerMs > 0 ? drainPerMs : 0
       const ms = perMs > 0 ? Math.max(lastLimits.maxBatchSize, pending - queuePolicy.capacity() + 1) / perMs : 1000
-      return Math.min(60_000, Math.max(50, Math.ceil(ms)))
+      return retryHint(ms)
     }
 
     /**
@@ -424,24 +427,30 @@ export const make = <I, O, E = never, R = never>(
      */
     const shedLate = queuePolicy.shedLate
     const wouldMiss = (n: number, timeoutMs: number): BatchError.Overloaded | undefined => {
-      if (!shedLate || saturatedPerMs <= 0 || pending === 0) return undefined
-      const expectedMs = (pending + n) / saturatedPerMs + batchDurationMs
+      if (!shedLate || saturatedGapMs <= 0 || pending === 0) return undefined
+      const perMs = saturatedItems / saturatedGapMs
+      const expectedMs = (pending + n) / perMs + batchDurationMs
       const budgetMs = timeoutMs * SHED_FRACTION
       if (expectedMs <= budgetMs) return undefined
       // room for this request within its budget once this much of the backlog is done
-      const excess = pending + n - Math.max(0, budgetMs - batchDurationMs) * saturatedPerMs
+      const excess = pending + n - Math.max(0, budgetMs - batchDurationMs) * perMs
       return new BatchError.Overloaded({
         expectedMs,
         timeoutMs,
         queued: pending,
-        retryAfterMs: Math.min(60_000, Math.max(50, Math.ceil(excess / saturatedPerMs)))
+        retryAfterMs: retryHint(excess / perMs)
       })
     }
 
-    const shed = (error: BatchError.Overloaded, n: number) => {
+    /** Counts `n` refused inputs (queue full or shed) in the window and the metrics. */
+    const countRejected = (n: number) => {
       windowRejected += n
       update(Metrics.rejections, n)
       update(Metrics.requestsByOutcome.rejected, n)
+    }
+
+    const shed = (error: BatchError.Overloaded, n: number) => {
+      countRejected(n)
       return error
     }
 
@@ -512,9 +521,7 @@ export const make = <I, O, E = never, R = never>(
       if (overflow === "reject") {
         const capacity = queuePolicy.capacity()
         if (pending >= capacity || !Queue.offerUnsafe(queue, job)) {
-          windowRejected++
-          update(Metrics.rejections, 1)
-          update(Metrics.requestsByOutcome.rejected, 1)
+          countRejected(1)
           return Effect.fail(new BatchError.QueueFull({ queued: pending, capacity, retryAfterMs: retryAfterMs() }))
         }
         admitted(job)
@@ -615,9 +622,7 @@ export const make = <I, O, E = never, R = never>(
               job.state = DONE
               if (job.custom) liveCustom--
             }
-            windowRejected += n
-            update(Metrics.rejections, n)
-            update(Metrics.requestsByOutcome.rejected, n)
+            countRejected(n)
             return Effect.fail(
               new BatchError.QueueFull({ queued: pending, capacity, retryAfterMs: retryAfterMs() })
             )
@@ -920,7 +925,6 @@ export const make = <I, O, E = never, R = never>(
           const gap = start - lastDispatchAt
           saturatedItems = saturatedItems === 0 ? jobs.length : saturatedItems + 0.2 * (jobs.length - saturatedItems)
           saturatedGapMs = saturatedGapMs === 0 ? gap : saturatedGapMs + 0.2 * (gap - saturatedGapMs)
-          saturatedPerMs = saturatedItems / saturatedGapMs
         }
         lastDispatchAt = start
         lastDispatchCapped = batch.capped
@@ -1061,9 +1065,7 @@ export const make = <I, O, E = never, R = never>(
         const capacity = queuePolicy.capacity()
         if (pending + items <= capacity) return undefined
         windowSubmitted += items
-        windowRejected += items
-        update(Metrics.rejections, items)
-        update(Metrics.requestsByOutcome.rejected, items)
+        countRejected(items)
         return new BatchError.QueueFull({ queued: pending, capacity, retryAfterMs: retryAfterMs() })
       },
       snapshot
