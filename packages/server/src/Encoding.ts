@@ -1,7 +1,7 @@
 /**
- * Fast serialisation of embedding vectors: JSON number arrays written digit by digit into a reused
- * buffer (no per-number strings), base64 of little-endian float32 bytes (as OpenAI
- * sends), L2 normalisation and Matryoshka-style dimension truncation.
+ * Fast serialisation of embedding vectors: JSON number arrays written digit by digit straight into
+ * the bytes handed to Node (no per-number strings, no copy), base64 of little-endian float32 bytes
+ * (as OpenAI sends), L2 normalisation and Matryoshka-style dimension truncation.
  *
  * Each float32 is written with 9 significant digits, trailing zeros dropped (`0.5`, `-0.0123456789`,
  * `1.5e-7`): 9 digits always round-trip a float32, so `Math.fround(JSON.parse(text))` gives back
@@ -73,25 +73,21 @@ const writeSlow = (buf: Buffer, pos: number, x: number): number => {
 /**
  * Writes a finite float32 value (as a double) at `pos`; returns the new position. The caller
  * guarantees `MAX_FLOAT_BYTES` of room.
+ *
+ * Kept small so that V8 inlines it into the loops that call it: the components of unit vectors,
+ * `0.[0...]ddddddddd` with `1e-4 <= |x| < 1`, are written here, everything else by `writeGeneral`.
  */
 const writeFloat = (buf: Buffer, view: DataView, pos: number, x: number): number => {
-  if (x === 0) {
-    buf[pos] = 48
-    return pos + 1
-  }
   if (x < 0) {
     buf[pos++] = 45
     x = -x
   }
-  // Decimal exponent: by comparison for the components of unit vectors, else estimated from the
-  // binary exponent; then corrected so that m gets exactly 9 digits.
-  let e: number
   if (x < 1 && x >= 1e-4) {
-    e = x >= 0.1 ? -1 : x >= 0.01 ? -2 : x >= 0.001 ? -3 : -4
+    const e = x >= 0.1 ? -1 : x >= 0.01 ? -2 : x >= 0.001 ? -3 : -4
     const m = (x * POW10[88 - e]! + 0.5) | 0
-    if (m >= 1e8 && m < 1e9) {
-      // The components of unit vectors: 0.[0...]ddddddddd, all nine digits written at once (a
-      // leading digit, then two groups of four), then trailing zeros dropped.
+    if (m < 1e9) {
+      // nine digits (m >= 1e8 holds: x >= 10^e, and 10^e rounds up, if at all, to 10^(e+1)),
+      // all written at once (a leading digit, then two groups of four), then trailing zeros dropped
       buf[pos++] = 48
       buf[pos++] = 46
       for (let i = -1; i > e; i--) buf[pos++] = 48
@@ -105,10 +101,19 @@ const writeFloat = (buf: Buffer, view: DataView, pos: number, x: number): number
       while (buf[pos - 1] === 48) pos--
       return pos
     }
-  } else {
-    f32[0] = x
-    e = Math.floor((((u32[0]! >>> 23) & 255) - 127) * 0.3010299956639812)
   }
+  return writeGeneral(buf, pos, x)
+}
+
+/** `writeFloat` for `x >= 0` outside the fast path: zero, large, tiny and subnormal values. */
+const writeGeneral = (buf: Buffer, pos: number, x: number): number => {
+  if (x === 0) {
+    buf[pos] = 48
+    return pos + 1
+  }
+  // Decimal exponent estimated from the binary one, then corrected so that m gets exactly 9 digits.
+  f32[0] = x
+  let e = Math.floor((((u32[0]! >>> 23) & 255) - 127) * 0.3010299956639812)
   let m = (x * POW10[88 - e]! + 0.5) | 0
   if (m >= 1e9 || m < 0) {
     e++
@@ -179,31 +184,42 @@ const writeFloat = (buf: Buffer, view: DataView, pos: number, x: number): number
   return pos
 }
 
-/** One scratch buffer for all writers: bodies are built synchronously, one at a time. */
-let scratch = Buffer.allocUnsafeSlow(64 * 1024)
-let scratchView = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength)
+/** The size of the slabs bodies are carved from. */
+const SLAB_BYTES = 64 * 1024
 
 /**
- * Builds one response body in a scratch buffer shared by all writers (a body is built
- * synchronously from start to `finish()`, so no two writers are ever open at once), then copies the
- * bytes out once. Handing Node bytes rather than a string spares it encoding the body again.
+ * Bodies are written in place into the current slab and handed out as views of it, never copied;
+ * the next body starts after the last one handed out. A full slab is left to the bodies that still
+ * reference it (the garbage collector frees it with the last one) and a new one is started.
+ */
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES)
+let slabView = new DataView(slab.buffer, slab.byteOffset, slab.byteLength)
+let slabUsed = 0
+
+/**
+ * Builds one response body directly in the current slab (a body is built synchronously from start
+ * to `finish()`, so no two writers are ever open at once) and hands out the bytes written without
+ * copying them. Handing Node bytes rather than a string spares it encoding the body again.
  *
  * @since 0.1.0
  * @category json
  */
 export class JsonWriter {
-  private buf: Buffer = scratch
-  private view: DataView = scratchView
-  private pos = 0
+  private buf: Buffer = slab
+  private view: DataView = slabView
+  private start = slabUsed
+  private pos = slabUsed
 
-  /** Room for `n` more bytes. */
+  /** Room for `n` more bytes: when the slab is short of it, continues in a new one. */
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return
-    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + n))
-    this.buf.copy(next, 0, 0, this.pos)
-    this.buf = next
-    scratch = next
-    this.view = scratchView = new DataView(next.buffer, next.byteOffset, next.byteLength)
+    const written = this.pos - this.start
+    const next = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, 2 * (written + n)))
+    this.buf.copy(next, 0, this.start, this.pos)
+    this.buf = slab = next
+    this.view = slabView = new DataView(next.buffer, next.byteOffset, next.byteLength)
+    this.start = slabUsed = 0
+    this.pos = written
   }
 
   /** Appends one ASCII character. */
@@ -230,7 +246,8 @@ export class JsonWriter {
     buf[pos++] = 91
     for (let i = 0; i < n; i++) {
       const x = v[i]!
-      if (x !== x || x === Infinity || x === -Infinity) throw new NonFiniteValue(row, i)
+      // NaN and the infinities are the values whose difference with themselves is not 0
+      if (x - x !== 0) throw new NonFiniteValue(row, i)
       if (i > 0) buf[pos++] = 44
       pos = writeFloat(buf, view, pos, x)
     }
@@ -239,10 +256,13 @@ export class JsonWriter {
     return this
   }
 
-  /** A copy of the bytes written (UTF-8). The writer must not be used afterwards. */
+  /**
+   * The bytes written (UTF-8), a view of the slab that nothing will write to again. The writer must
+   * not be used afterwards.
+   */
   finish(): Uint8Array {
-    const out = Buffer.allocUnsafe(this.pos)
-    this.buf.copy(out, 0, 0, this.pos)
+    const out = this.buf.subarray(this.start, this.pos)
+    if (this.buf === slab) slabUsed = (this.pos + 7) & ~7
     return out
   }
 }

@@ -78,6 +78,27 @@ describe("Encoding", () => {
     expect(parsed["ü"]).toBe("é")
   })
 
+  it("bodies handed out stay intact while later bodies are written, across slabs and failed writers", () => {
+    const row = (k: number, n: number) => new Float32Array(n).map((_, i) => Math.fround(((k * 7919 + i) % 1000) / 1001))
+    const bodies: Array<{ readonly bytes: Uint8Array; readonly text: string }> = []
+    for (let k = 0; k < 200; k++) {
+      // sizes from a few bytes to well over a 64 KiB slab, so that bodies share slabs and new slabs start
+      // both between bodies and in the middle of one
+      const vectors = [row(k, 1 + ((k * 37) % 600)), row(k + 1, k % 50 === 0 ? 9000 : 3)]
+      const bytes = Encoding.matrixJson(vectors)
+      bodies.push({ bytes, text: Buffer.from(bytes).toString("utf8") })
+      if (k % 30 === 0) {
+        // a writer that fails half-way hands out nothing, and must not disturb what was handed out
+        expect(() => Encoding.matrixJson([row(k, 500), new Float32Array([1, NaN])])).toThrow(Encoding.NonFiniteValue)
+      }
+    }
+    for (const [k, { bytes, text }] of bodies.entries()) {
+      expect(Buffer.from(bytes).toString("utf8"), `body ${k}`).toBe(text)
+      const parsed = JSON.parse(text) as Array<Array<number>>
+      expect(parsed[0]!.map(Math.fround), `body ${k}`).toEqual(Array.from(row(k, 1 + ((k * 37) % 600))))
+    }
+  })
+
   it("base64 is the little-endian float32 bytes, also for a view into a larger buffer", () => {
     const backing = new Float32Array([9, 1.5, -2, 0.125, 9])
     const view = backing.subarray(1, 4)
