@@ -16,6 +16,7 @@ import { EmbeddingModel } from "./EmbeddingModel.js"
 import type { ModelLoadError } from "./ModelError.js"
 import * as OnnxModel from "./OnnxModel.js"
 import type { FaultInjection } from "./WorkerPool.js"
+import type { Spinning } from "./WorkerProtocol.js"
 
 /**
  * @since 0.1.0
@@ -34,8 +35,8 @@ export interface ModelSourceOptions {
   readonly workers?: number | undefined
   /** Intra-op threads per worker (ONNX models; default: available cores / workers). */
   readonly intraOpNumThreads?: number | undefined
-  /** Let onnxruntime's idle threads spin-wait (ONNX models; default false; see `OnnxModelOptions`). */
-  readonly allowSpinning?: boolean | undefined
+  /** When onnxruntime's threads spin-wait (ONNX models; default `"run"`; see `WorkerProtocol.Spinning`). */
+  readonly spinning?: Spinning | undefined
   /** Reuse int64 input buffers across batches (ONNX models; default true). */
   readonly reuseInputBuffers?: boolean | undefined
   /** Fail a batch and replace its worker when it runs longer than this (ONNX models; default none). */
@@ -80,7 +81,7 @@ export const make = (
       dir,
       workers: options.workers,
       intraOpNumThreads: options.intraOpNumThreads,
-      allowSpinning: options.allowSpinning,
+      spinning: options.spinning,
       reuseInputBuffers: options.reuseInputBuffers,
       runTimeout: options.runTimeout,
       faults: options.faults

@@ -18,7 +18,7 @@ import * as ModelMetrics from "./ModelMetrics.js"
 import * as ModelTesting from "./ModelTesting.js"
 import * as ModelTokenizer from "./ModelTokenizer.js"
 import * as WorkerPool from "./WorkerPool.js"
-import type { WorkerSessionOptions } from "./WorkerProtocol.js"
+import type { Spinning, WorkerSessionOptions } from "./WorkerProtocol.js"
 
 /**
  * @since 0.1.0
@@ -34,13 +34,13 @@ export interface OnnxModelOptions {
   /** onnxruntime graph optimisations (default `"all"`). */
   readonly graphOptimizationLevel?: WorkerSessionOptions["graphOptimizationLevel"] | undefined
   /**
-   * Let onnxruntime's idle pool threads spin-wait for the next run (default false). Spinning can
-   * shave a little off back-to-back runs on dedicated cores, but the spinning threads take CPU from
-   * the main thread (HTTP, tokenization, dispatch) and from other workers: on a shared 2-core
-   * machine it made idle single-text latency 2-3x worse in 3 runs of 4
-   * (`test/model/scripts/spinning.ts`).
+   * When onnxruntime's pool threads spin-wait for work (default `"run"`: only while a run lasts).
+   * Sleeping threads must be woken once per parallel operator, which made a batch-1 run of the
+   * default model ~25 % slower (`"off"`); spinning after runs (`"always"`, onnxruntime's default)
+   * takes a core from the main thread and the other workers for milliseconds after every run
+   * (`packages/core/test/model/scripts/spinning.ts`).
    */
-  readonly allowSpinning?: boolean | undefined
+  readonly spinning?: Spinning | undefined
   /** Reuse the int64 input buffers across batches (default true; false for the bench baseline). */
   readonly reuseInputBuffers?: boolean | undefined
   /**
@@ -99,7 +99,7 @@ export const make = (
         interOpNumThreads: 1,
         graphOptimizationLevel: options.graphOptimizationLevel ?? "all",
         executionMode: "sequential",
-        allowSpinning: options.allowSpinning ?? false
+        spinning: options.spinning ?? "run"
       },
       pooling: manifest.pooling,
       normalize: manifest.normalize,

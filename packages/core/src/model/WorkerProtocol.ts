@@ -25,9 +25,24 @@ export interface WorkerSessionOptions {
   readonly interOpNumThreads: number
   readonly graphOptimizationLevel: "disabled" | "basic" | "extended" | "all"
   readonly executionMode: "sequential" | "parallel"
-  /** Whether onnxruntime's idle pool threads spin-wait for work (`session.intra_op.allow_spinning`). */
-  readonly allowSpinning: boolean
+  /** When onnxruntime's pool threads spin-wait for work: see {@link Spinning}. */
+  readonly spinning: Spinning
 }
+
+/**
+ * When onnxruntime's intra-op pool threads spin-wait for work instead of sleeping:
+ *
+ * - `"run"`: while a run lasts, and not after it (`session.intra_op.allow_spinning` with
+ *   `session.force_spinning_stop`). A run hands work to its threads once per parallel operator, so a
+ *   sleeping thread would be woken dozens of times per run; idle threads take no CPU between runs.
+ * - `"always"`: also for a while after each run (onnxruntime's default): the next run starts a
+ *   little faster, but the spinning threads take CPU from the main thread and from other workers.
+ * - `"off"`: never; every hand-off wakes a sleeping thread.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Spinning = "run" | "always" | "off"
 
 /**
  * `workerData` of an inference worker.

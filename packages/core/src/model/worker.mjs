@@ -249,8 +249,10 @@ try {
       logSeverityLevel: 3,
       extra: {
         session: {
-          intra_op: { allow_spinning: data.sessionOptions.allowSpinning ? "1" : "0" },
-          inter_op: { allow_spinning: data.sessionOptions.allowSpinning ? "1" : "0" }
+          intra_op: { allow_spinning: data.sessionOptions.spinning === "off" ? "0" : "1" },
+          inter_op: { allow_spinning: data.sessionOptions.spinning === "off" ? "0" : "1" },
+          // stop spinning as soon as a run ends
+          force_spinning_stop: data.sessionOptions.spinning === "run" ? "1" : "0"
         }
       }
     })

@@ -219,3 +219,21 @@ describe("OnnxModel output variants", () => {
       assert.strictEqual(stats.allocatedBytes, 5 * 2 * 2 * 4 * 8) // ids + mask, 2 x 4 int64 each
     })))
 })
+
+describe("OnnxModel thread spinning", () => {
+  it.live("every spinning mode starts its sessions (onnxruntime accepts the settings) and gives the same vectors", () =>
+    Effect.gen(function*() {
+      const dir = temp.dir({})
+      const texts = ["hello world", "the quick brown fox jumps"]
+      const embed = (spinning: "run" | "always" | "off") =>
+        Effect.scoped(Effect.gen(function*() {
+          const model = yield* OnnxModel.make({ dir, intraOpNumThreads: 2, spinning })
+          return yield* model.embedBatch(yield* model.tokenize(texts, { truncate: false }))
+        }))
+      const run = yield* embed("run")
+      for (const mode of ["always", "off"] as const) {
+        const other = yield* embed(mode)
+        for (let i = 0; i < texts.length; i++) assert.isBelow(maxAbsDiff(run[i]!, other[i]!), 1e-5, mode)
+      }
+    }))
+})

@@ -66,8 +66,8 @@ const phase = (model: EmbeddingModel["Service"], batches: ReadonlyArray<Readonly
   })
 
 const main = Effect.gen(function*() {
-  const reuse = yield* ModelSource.make({ model: modelName, reuseInputBuffers: true, allowSpinning: false })
-  const fresh = yield* ModelSource.make({ model: modelName, reuseInputBuffers: false, allowSpinning: false })
+  const reuse = yield* ModelSource.make({ model: modelName, reuseInputBuffers: true, spinning: "off" })
+  const fresh = yield* ModelSource.make({ model: modelName, reuseInputBuffers: false, spinning: "off" })
   const batches = makeBatches(perPhase, Math.min(128, reuse.info.maxLength))
   const tokens = batches.reduce((sum, batch) => sum + batch.reduce((s, input) => s + input.ids.length, 0), 0)
   console.log(

@@ -3,10 +3,11 @@
  * batch-1 `session.run` in a bare worker (`raw-worker.mjs`), same model, same session options,
  * same process, interleaved so drift hits both alike.
  *
- *   pnpm tsx packages/core/test/model/scripts/latency.ts [model=default] [iterations=300] [spin|nospin]
+ *   pnpm tsx packages/core/test/model/scripts/latency.ts [model=default] [iterations=300] [run|always|off]
  *
- * Spinning is off (as in adabatch's default) unless `spin` is given: with two sessions in one
- * process, one session's spinning idle threads would steal the cores the other one runs on.
+ * Both sessions spin as adabatch's default does (`run`: only while a run lasts) unless told
+ * otherwise. With `always`, one session's threads still spin after its run and steal the cores the
+ * other one runs on next.
  */
 import { Effect, Metric } from "effect"
 import { availableParallelism } from "node:os"
@@ -15,11 +16,12 @@ import { englishSentences, ensureBuiltinModel } from "../../../src/model/builtin
 import type { Encoded } from "../../../src/model/EmbeddingModel.js"
 import * as ModelMetrics from "../../../src/model/ModelMetrics.js"
 import * as ModelSource from "../../../src/model/ModelSource.js"
+import type { Spinning } from "../../../src/model/WorkerProtocol.js"
 
 const modelName = process.argv[2] === "tiny" ? "tiny" : "default"
 const iterations = Number(process.argv[3] ?? 300)
 const intraOpNumThreads = availableParallelism()
-const allowSpinning = process.argv[4] === "spin"
+const spinning: Spinning = process.argv[4] === "always" ? "always" : process.argv[4] === "off" ? "off" : "run"
 
 const quantile = (values: ReadonlyArray<number>, q: number) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -32,9 +34,9 @@ const fmt = (values: ReadonlyArray<number>) =>
 
 const main = Effect.gen(function*() {
   const dir = yield* ensureBuiltinModel(modelName)
-  const model = yield* ModelSource.make({ model: dir, workers: 1, intraOpNumThreads, allowSpinning })
+  const model = yield* ModelSource.make({ model: dir, workers: 1, intraOpNumThreads, spinning })
   const raw = new Worker(new URL("./raw-worker.mjs", import.meta.url), {
-    workerData: { modelPath: `${dir}/model.onnx`, intraOpNumThreads, allowSpinning }
+    workerData: { modelPath: `${dir}/model.onnx`, intraOpNumThreads, spinning }
   })
   yield* Effect.callback<void>((resume) => {
     raw.once("message", () => resume(Effect.void))
@@ -51,7 +53,7 @@ const main = Effect.gen(function*() {
   const corpus = englishSentences.join(" ")
   console.log(
     `model ${model.info.id} (${modelName}), 1 worker, intraOpNumThreads ${intraOpNumThreads}, ` +
-      `spinning ${allowSpinning ? "on" : "off"}, ${iterations} iterations`
+      `spinning ${spinning}, ${iterations} iterations`
   )
   for (const target of [16, 128]) {
     // A text of exactly `target` tokens: the corpus cut by truncation.

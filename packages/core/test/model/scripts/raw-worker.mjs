@@ -18,8 +18,9 @@ const session = await InferenceSession.create(workerData.modelPath, {
   logSeverityLevel: 3,
   extra: {
     session: {
-      intra_op: { allow_spinning: workerData.allowSpinning ? "1" : "0" },
-      inter_op: { allow_spinning: workerData.allowSpinning ? "1" : "0" }
+      intra_op: { allow_spinning: workerData.spinning === "off" ? "0" : "1" },
+      inter_op: { allow_spinning: workerData.spinning === "off" ? "0" : "1" },
+      force_spinning_stop: workerData.spinning === "run" ? "1" : "0"
     }
   }
 })

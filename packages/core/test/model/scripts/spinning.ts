@@ -1,15 +1,17 @@
 /**
- * onnxruntime thread spinning on or off, for one adabatch model alone: idle single-text latency
- * and back-to-back batch throughput, with a 1 ms event-loop probe on the main thread.
+ * onnxruntime thread spinning (`run`, `always` or `off`, see `WorkerProtocol.Spinning`) for one
+ * adabatch model alone: idle single-text latency, back-to-back batch throughput with a 1 ms
+ * event-loop probe on the main thread, and the process's CPU time per idle request.
  *
- *   pnpm tsx packages/core/test/model/scripts/spinning.ts [spin|nospin] [model=default]
+ *   pnpm tsx packages/core/test/model/scripts/spinning.ts [run|always|off] [model=default]
  */
 import { Effect } from "effect"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import type { Encoded } from "../../../src/model/EmbeddingModel.js"
 import * as ModelSource from "../../../src/model/ModelSource.js"
+import type { Spinning } from "../../../src/model/WorkerProtocol.js"
 
-const allowSpinning = process.argv[2] === "spin"
+const spinning: Spinning = process.argv[2] === "always" ? "always" : process.argv[2] === "off" ? "off" : "run"
 const modelName = process.argv[3] ?? "default"
 
 const row = (length: number, seed: number): Encoded => {
@@ -21,17 +23,19 @@ const row = (length: number, seed: number): Encoded => {
 }
 
 const main = Effect.gen(function*() {
-  const model = yield* ModelSource.make({ model: modelName, allowSpinning })
+  const model = yield* ModelSource.make({ model: modelName, spinning })
   const single = [row(16, 1)]
   const batch = Array.from({ length: 32 }, (_, i) => row(16 + (i % 4) * 8, i))
   for (let i = 0; i < 20; i++) yield* model.embedBatch(single)
   const latencies: Array<number> = []
+  const cpu = process.cpuUsage()
   for (let i = 0; i < 200; i++) {
     const start = performance.now()
     yield* model.embedBatch(single)
     latencies.push(performance.now() - start)
     yield* Effect.sleep("2 millis") // idle gaps between requests
   }
+  const { system, user } = process.cpuUsage(cpu)
   latencies.sort((a, b) => a - b)
   const delay = monitorEventLoopDelay({ resolution: 1 })
   delay.enable()
@@ -43,8 +47,10 @@ const main = Effect.gen(function*() {
   }
   delay.disable()
   console.log(
-    `${model.info.id} spinning ${allowSpinning ? "on " : "off"}: single p50 ${latencies[100]!.toFixed(3)} ms ` +
-      `p90 ${latencies[180]!.toFixed(3)} ms; back-to-back batch 32: ${
+    `${model.info.id} spinning ${spinning.padEnd(6)}: single p50 ${latencies[100]!.toFixed(3)} ms ` +
+      `p90 ${latencies[180]!.toFixed(3)} ms, CPU ${
+        ((system + user) / 1000 / 200).toFixed(2)
+      } ms each; back-to-back batch 32: ${
         (items / ((performance.now() - start) / 1000)).toFixed(0)
       } items/s; event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(2)} ms`
   )
