@@ -61,6 +61,8 @@ export interface ModelCeiling {
     /** ...and at least this many calls. */
     readonly minRuns?: number | undefined
     readonly warmupRuns?: number | undefined
+    /** An idle pause before each measured call (ms; default 0: back to back). */
+    readonly gapMs?: number | undefined
   }) => Effect.Effect<CeilingPoint, ModelCeilingError>
 }
 
@@ -125,7 +127,7 @@ export const start = (options: {
       inputNames: ready.inputNames,
       outputNames: ready.outputNames,
       fetch: ready.fetch,
-      measure: ({ batch, minMs, minRuns, seq, warmupRuns }) =>
+      measure: ({ batch, gapMs, minMs, minRuns, seq, warmupRuns }) =>
         Effect.callback<CeilingPoint, ModelCeilingError>((resume) => {
           if (dead !== undefined) {
             return resume(Effect.fail(new ModelCeilingError({ modelPath, reason: `worker is dead: ${dead}` })))
@@ -154,7 +156,8 @@ export const start = (options: {
             seq,
             minMs,
             minRuns: minRuns ?? 3,
-            warmupRuns: warmupRuns ?? 1
+            warmupRuns: warmupRuns ?? 1,
+            gapMs: gapMs ?? 0
           })
         })
     }

@@ -318,6 +318,7 @@ export const make = (results: Results, chartDir = "."): Report => {
     const http = Stats.distribution(x.idle.httpMs.flat())
     const inProc = Stats.distribution(x.idle.inProcessMs.flat())
     const raw = Stats.distribution(x.idle.rawMs.flat())
+    const rawBackToBack = Stats.distribution(x.idle.rawBackToBackMs.flat())
     const row = (name: string, d: Stats.Distribution) => [
       name,
       num(d.mean),
@@ -344,10 +345,15 @@ export const make = (results: Results, chartDir = "."): Report => {
       ],
       row("adabatch over HTTP", http),
       row("adabatch in process (Embedder.embed)", inProc),
-      ...(raw.count > 0 ? [row(`raw session.run, batch 1 x seq ${x.idle.tokens}`, raw)] : [])
+      ...(raw.count > 0 ? [row(`raw session.run, batch 1 x seq ${x.idle.tokens}, after the same pause`, raw)] : []),
+      ...(rawBackToBack.count > 0
+        ? [row(`raw session.run, batch 1 x seq ${x.idle.tokens}, back to back`, rawBackToBack)]
+        : [])
     ]))
     md.push("")
-    md.push(`Text: "${x.idle.text}" (${x.idle.tokens} tokens); 5 ms pause between requests.`)
+    md.push(
+      `Text: "${x.idle.text}" (${x.idle.tokens} tokens); ${x.idle.gapMs} ms pause before each request and each raw run.`
+    )
     md.push("")
     md.push("### Batch efficiency: a burst of 200 concurrent requests")
     md.push("")

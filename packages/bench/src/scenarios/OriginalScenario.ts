@@ -74,12 +74,19 @@ export interface OriginalResult {
   readonly idle: {
     readonly text: string
     readonly tokens: number
+    /** The idle pause before each request and each raw run (ms). */
+    readonly gapMs: number
     /** Every HTTP single-request latency (ms), per repeat. */
     readonly httpMs: Array<Array<number>>
     /** Every in-process `Embedder.embed` latency (ms), per repeat. */
     readonly inProcessMs: Array<Array<number>>
-    /** Every raw batch-1 `session.run` time at the same length (ms), per repeat (empty for echo). */
+    /**
+     * Every raw batch-1 `session.run` time at the same length (ms), each after the same idle pause as
+     * the requests, per repeat (empty for echo): the baseline of the idle-latency figures.
+     */
     readonly rawMs: Array<Array<number>>
+    /** The same back to back, with no pause (ms), per repeat. */
+    readonly rawBackToBackMs: Array<Array<number>>
   }
   readonly burst: Array<{
     readonly ok: number
@@ -155,9 +162,11 @@ export const run = (
     const idle: OriginalResult["idle"] = {
       text: idleText.text,
       tokens: idleText.tokens,
+      gapMs,
       httpMs: [],
       inProcessMs: [],
-      rawMs: []
+      rawMs: [],
+      rawBackToBackMs: []
     }
     const burst: Array<OriginalResult["burst"][number]> = []
     for (let r = 0; r < repeats; r++) {
@@ -175,14 +184,17 @@ export const run = (
       }
       env.progress.step("original", `idle latency, repeat ${r + 1}/${repeats}`, 2)
       if (env.ceiling !== undefined) {
-        const raw = yield* env.ceiling.measure({
-          batch: 1,
-          seq: idleText.tokens,
-          minMs: 0,
-          minRuns: env.options.idleRequests,
-          warmupRuns: 3
-        })
-        idle.rawMs.push([...raw.timesMs])
+        const raw = (pause: number) =>
+          env.ceiling!.measure({
+            batch: 1,
+            seq: idleText.tokens,
+            minMs: 0,
+            minRuns: env.options.idleRequests,
+            warmupRuns: 3,
+            gapMs: pause
+          })
+        idle.rawMs.push([...(yield* raw(gapMs)).timesMs])
+        idle.rawBackToBackMs.push([...(yield* raw(0)).timesMs])
       }
       const http = yield* Effect.promise(() =>
         Load.sequential({ send: idleSend, count: env.options.idleRequests, gapMs })

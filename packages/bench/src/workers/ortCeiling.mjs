@@ -3,7 +3,7 @@
 // Plain JavaScript so that it starts on Node 20 from both the TypeScript sources and dist/.
 //
 // workerData: { modelPath: string, intraOpNumThreads: number, maxTokenId: number }
-// in:  { type: "measure", id, batch, seq, minMs, minRuns, warmupRuns } | { type: "close" }
+// in:  { type: "measure", id, batch, seq, minMs, minRuns, warmupRuns, gapMs } | { type: "close" }
 // out: { type: "ready", inputNames, outputNames, fetch } | { type: "failed", message }
 //      { type: "measured", id, timesMs: number[] } | { type: "error", id, message }
 import { performance } from "node:perf_hooks"
@@ -69,6 +69,8 @@ try {
       const timesMs = []
       const start = performance.now()
       while (timesMs.length < msg.minRuns || performance.now() - start < msg.minMs) {
+        // an idle pause before each run, as a lone request meets the machine
+        if (msg.gapMs > 0) await new Promise((resolve) => setTimeout(resolve, msg.gapMs))
         const t0 = performance.now()
         await session.run(feeds, fetch)
         timesMs.push(performance.now() - t0)
