@@ -1,5 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Tokenizer } from "@huggingface/tokenizers"
 import { Effect, Result } from "effect"
+import * as fc from "fast-check"
 import { InputTooLong, ModelLoadError } from "../../src/model/ModelError.js"
 import * as ModelTokenizer from "../../src/model/ModelTokenizer.js"
 import { tokenizerJson, vocabulary } from "./fixtures.js"
@@ -74,6 +76,61 @@ describe("ModelTokenizer (tokenizer.json)", () => {
     assert.strictEqual(error!.path, "/x/tokenizer.json")
     const badSettings = ModelTokenizer.fromJson({ ...tokenizerJson(), truncation: { max_length: "x" } }, {}, "t")
     assert.isTrue(Result.isFailure(badSettings))
+  })
+})
+
+describe("the BertNormalizer shortcut for plain ASCII texts", () => {
+  const variants = [
+    { clean_text: true, lowercase: true },
+    { clean_text: false, lowercase: true },
+    { clean_text: true, lowercase: false },
+    { clean_text: false, lowercase: false }
+  ]
+  const jsonWith = (flags: { readonly clean_text: boolean; readonly lowercase: boolean }) => {
+    const json = tokenizerJson()
+    return { ...json, normalizer: { ...json.normalizer, ...flags } }
+  }
+  // plain ASCII with tabs and line breaks (the shortcut), and anything else (the library's way)
+  const texts = fc.oneof(
+    fc.string({ unit: fc.constantFrom(..."Hello World the QUICK fox, jumps! 42 ?\t\n\r\r\n  ".split("")) }),
+    fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)) }),
+    fc.string({ unit: "grapheme" }),
+    fc.string({ unit: "binary" })
+  )
+
+  for (const flags of variants) {
+    it(`gives the library's ids for any text (clean_text ${flags.clean_text}, lowercase ${flags.lowercase})`, () => {
+      const json = jsonWith(flags)
+      const library = new Tokenizer(json, {})
+      const tokenizer = Result.getOrThrow(ModelTokenizer.fromJson(json, {}, "tokenizer.json"))
+      fc.assert(
+        fc.property(texts, (text) => {
+          assert.deepStrictEqual(Array.from(tokenizer.encode(text)), Array.from(library.encode(text).ids), text)
+        }),
+        { numRuns: 2_000 }
+      )
+    })
+  }
+
+  it("skips the library's character-by-character pass for plain ASCII only", () => {
+    const tokenizer = load()
+    const prototype = Object.getPrototypeOf(
+      (new Tokenizer(tokenizerJson(), {}) as unknown as { readonly normalizer: object }).normalizer
+    ) as { clean_text: (text: string) => string }
+    const original = prototype.clean_text
+    let calls = 0
+    prototype.clean_text = function(this: unknown, text: string) {
+      calls++
+      return original.call(this, text)
+    }
+    try {
+      tokenizer.encode("Plain ASCII,\ttabs\r\nand line breaks.")
+      assert.strictEqual(calls, 0)
+      tokenizer.encode("Café au lait")
+      assert.strictEqual(calls, 1)
+    } finally {
+      prototype.clean_text = original
+    }
   })
 })
 
