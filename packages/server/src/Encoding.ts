@@ -261,9 +261,8 @@ export class JsonWriter {
    * not be used afterwards.
    */
   finish(): Uint8Array {
-    const out = this.buf.subarray(this.start, this.pos)
-    if (this.buf === slab) slabUsed = (this.pos + 7) & ~7
-    return out
+    slabUsed = this.pos
+    return this.buf.subarray(this.start, this.pos)
   }
 }
 

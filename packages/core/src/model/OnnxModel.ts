@@ -36,9 +36,9 @@ export interface OnnxModelOptions {
   /**
    * When onnxruntime's pool threads spin-wait for work (default `"run"`: only while a run lasts).
    * Sleeping threads must be woken once per parallel operator, which made a batch-1 run of the
-   * default model ~25 % slower (`"off"`); spinning after runs (`"always"`, onnxruntime's default)
-   * takes a core from the main thread and the other workers for milliseconds after every run
-   * (`packages/core/test/model/scripts/spinning.ts`).
+   * default model ~0.8 ms (~20 %) slower (`"off"`, `test/model/scripts/spinning-ab.ts`); spinning
+   * after runs (`"always"`, onnxruntime's default) takes a core from the main thread and the other
+   * workers for milliseconds after every run (`test/model/scripts/spinning.ts`).
    */
   readonly spinning?: Spinning | undefined
   /** Reuse the int64 input buffers across batches (default true; false for the bench baseline). */
