@@ -183,9 +183,10 @@ export const run = (
         t.generatorCpuShare.push(res.generatorCpuShare)
       }
       env.progress.step("original", `idle latency, repeat ${r + 1}/${repeats}`, 2)
-      if (env.ceiling !== undefined) {
+      const ceiling = env.ceiling
+      if (ceiling !== undefined) {
         const raw = (pause: number) =>
-          env.ceiling!.measure({
+          ceiling.measure({
             batch: 1,
             seq: idleText.tokens,
             minMs: 0,
