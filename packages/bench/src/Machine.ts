@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import { Effect } from "effect"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import { createRequire } from "node:module"
@@ -24,8 +25,13 @@ export interface Machine {
   readonly os: string
   readonly node: string
   readonly versions: Readonly<Record<string, string>>
-  /** 1/5/15-minute load averages at the start of the run (other tenants of a shared machine). */
+  /** 1/5/15-minute load averages at the start of the run (they lag: recent work still shows). */
   readonly loadAverage: ReadonlyArray<number>
+  /**
+   * Share of all CPUs busy (0-1) during a short sample just before the run, when nothing of the
+   * benchmark runs yet: other work on the machine (absent from results of older versions).
+   */
+  readonly busyAtStart?: number | undefined
   readonly gitCommit: string | undefined
   readonly gitDirty: boolean | undefined
 }
@@ -77,7 +83,7 @@ const git = (args: ReadonlyArray<string>): string | undefined => {
  * @since 0.1.0
  * @category constructors
  */
-export const describe = (): Machine => {
+export const describe = (busyAtStart: number): Machine => {
   const cpus = Os.cpus()
   const status = git(["status", "--porcelain", "--untracked-files=no"])
   return {
@@ -95,10 +101,37 @@ export const describe = (): Machine => {
       "vega-lite": packageVersion("vega-lite")
     },
     loadAverage: Os.loadavg().map((x) => Math.round(x * 100) / 100),
+    busyAtStart,
     gitCommit: git(["rev-parse", "--short", "HEAD"]),
     gitDirty: status === undefined ? undefined : status.length > 0
   }
 }
+
+const cpuTimes = () => {
+  let busy = 0
+  let total = 0
+  for (const { times } of Os.cpus()) {
+    const all = times.user + times.nice + times.sys + times.irq + times.idle
+    busy += all - times.idle
+    total += all
+  }
+  return { busy, total }
+}
+
+/**
+ * The share of all CPUs (0-1) busy over `ms`, from the kernel's per-CPU times; the caller stays idle.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const busyShare = (ms: number): Effect.Effect<number> =>
+  Effect.gen(function*() {
+    const before = cpuTimes()
+    yield* Effect.sleep(ms)
+    const after = cpuTimes()
+    const total = after.total - before.total
+    return total > 0 ? Math.round(((after.busy - before.busy) / total) * 100) / 100 : 0
+  })
 
 /**
  * One line for the report header.
@@ -109,4 +142,6 @@ export const describe = (): Machine => {
 export const summary = (m: Machine): string =>
   `${m.cpuModel}, ${m.logicalCpus} logical CPUs (${m.cpuFlags.join(", ") || "no SIMD flags read"}), ` +
   `${m.memoryGiB} GiB, ${m.os}, Node ${m.node}, onnxruntime-node ${m.versions["onnxruntime-node"]}, ` +
-  `effect ${m.versions["effect"]}; load average at start ${m.loadAverage.join(" / ")}`
+  `effect ${m.versions["effect"]}; ` +
+  (m.busyAtStart === undefined ? "" : `CPUs busy before the start ${Math.round(m.busyAtStart * 100)} %, `) +
+  `load average at start ${m.loadAverage.join(" / ")}`

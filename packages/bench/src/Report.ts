@@ -92,12 +92,14 @@ export const make = (results: Results, chartDir = "."): Report => {
     `Machine: ${Machine.summary(results.machine)}; at the end ${(results.loadAverageEnd ?? []).join(" / ")}.`
   )
   md.push("")
-  const busiest = Math.max(results.machine.loadAverage[0] ?? 0, results.loadAverageEnd?.[0] ?? 0)
-  if (busiest > results.machine.logicalCpus * 0.75) {
+  // The benchmark's own work raises the load average during the run and lags behind it, so only
+  // the CPU time used by other work just before the start tells a busy machine.
+  const busy = results.machine.busyAtStart ?? 0
+  if (busy > 0.25) {
     md.push(
-      `**Warning: the machine was busy** (1-minute load average up to ${busiest} on ${results.machine.logicalCpus} ` +
-        "CPUs, other work running beside the benchmark). Absolute figures are depressed and noisy; ratios within a " +
-        "repeat are affected less, but look at their spread."
+      `**Warning: the machine was busy** (${Math.round(busy * 100)} % of its ${results.machine.logicalCpus} CPUs ` +
+        "were in use just before the start, by other work). Absolute figures are depressed and noisy; ratios " +
+        "within a repeat are affected less, but look at their spread."
     )
     md.push("")
   }

@@ -66,7 +66,7 @@ const message = (cause: Cause.Cause<unknown>): string => {
 export const run = (options: BenchOptions, progress: Progress.Progress): Effect.Effect<Results, unknown> =>
   Effect.scoped(Effect.gen(function*() {
     const started = new Date()
-    const machine = Machine.describe()
+    const machine = Machine.describe(yield* Machine.busyShare(1000))
     progress.plan(5)
     const env = yield* Env.make(options, progress)
     for (const s of options.scenarios) progress.plan(planned(env, s))
