@@ -11,6 +11,7 @@
 import { endianness } from "node:os"
 import { parentPort, workerData } from "node:worker_threads"
 import { InferenceSession, Tensor } from "onnxruntime-node"
+import { spinningSettings } from "./spinning.mjs"
 
 /** @typedef {import("./WorkerProtocol.js").WorkerData} WorkerData */
 /** @typedef {import("./WorkerProtocol.js").WorkerPlan} WorkerPlan */
@@ -247,14 +248,7 @@ try {
       graphOptimizationLevel: data.sessionOptions.graphOptimizationLevel,
       executionMode: data.sessionOptions.executionMode,
       logSeverityLevel: 3,
-      extra: {
-        session: {
-          intra_op: { allow_spinning: data.sessionOptions.spinning === "off" ? "0" : "1" },
-          inter_op: { allow_spinning: data.sessionOptions.spinning === "off" ? "0" : "1" },
-          // stop spinning as soon as a run ends
-          force_spinning_stop: data.sessionOptions.spinning === "run" ? "1" : "0"
-        }
-      }
+      extra: { session: spinningSettings(data.sessionOptions.spinning) }
     })
   )
 } catch (error) {

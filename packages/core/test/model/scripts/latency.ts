@@ -16,12 +16,13 @@ import { englishSentences, ensureBuiltinModel } from "../../../src/model/builtin
 import type { Encoded } from "../../../src/model/EmbeddingModel.js"
 import * as ModelMetrics from "../../../src/model/ModelMetrics.js"
 import * as ModelSource from "../../../src/model/ModelSource.js"
+import { spinningModes } from "../../../src/model/spinning.mjs"
 import type { Spinning } from "../../../src/model/WorkerProtocol.js"
 
 const modelName = process.argv[2] === "tiny" ? "tiny" : "default"
 const iterations = Number(process.argv[3] ?? 300)
 const intraOpNumThreads = availableParallelism()
-const spinning: Spinning = process.argv[4] === "always" ? "always" : process.argv[4] === "off" ? "off" : "run"
+const spinning: Spinning = spinningModes.find((mode) => mode === process.argv[4]) ?? "run"
 
 const quantile = (values: ReadonlyArray<number>, q: number) => {
   const sorted = [...values].sort((a, b) => a - b)

@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads"
 import { InferenceSession, Tensor } from "onnxruntime-node"
+import { spinningSettings } from "../../../src/model/spinning.mjs"
 
 const port = parentPort
 if (port === null) throw new Error("raw-worker.mjs must run in a worker thread")
@@ -16,13 +17,7 @@ const session = await InferenceSession.create(workerData.modelPath, {
   graphOptimizationLevel: "all",
   executionMode: "sequential",
   logSeverityLevel: 3,
-  extra: {
-    session: {
-      intra_op: { allow_spinning: workerData.spinning === "off" ? "0" : "1" },
-      inter_op: { allow_spinning: workerData.spinning === "off" ? "0" : "1" },
-      force_spinning_stop: workerData.spinning === "run" ? "1" : "0"
-    }
-  }
+  extra: { session: spinningSettings(workerData.spinning) }
 })
 const types = new Map()
 

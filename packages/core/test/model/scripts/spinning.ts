@@ -9,9 +9,10 @@ import { Effect } from "effect"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import type { Encoded } from "../../../src/model/EmbeddingModel.js"
 import * as ModelSource from "../../../src/model/ModelSource.js"
+import { spinningModes } from "../../../src/model/spinning.mjs"
 import type { Spinning } from "../../../src/model/WorkerProtocol.js"
 
-const spinning: Spinning = process.argv[2] === "always" ? "always" : process.argv[2] === "off" ? "off" : "run"
+const spinning: Spinning = spinningModes.find((mode) => mode === process.argv[2]) ?? "run"
 const modelName = process.argv[3] ?? "default"
 
 const row = (length: number, seed: number): Encoded => {
