@@ -11,9 +11,11 @@
  *    503;
  * 2. the engine drains: queued and in-flight inputs are still computed for up to the drain timeout;
  *    what is left then fails with `ShuttingDown` (503);
- * 3. once every accepted request has its answer, the socket stops listening, requests already
- *    received on open connections are answered (503), idle connections are closed, and the server
- *    waits up to 5 s for the others to finish before closing them.
+ * 3. once every accepted request has its answer, the socket stops listening; open connections
+ *    are still read, requests arriving on them are answered (503, `Connection: close`), and each
+ *    is half-closed once it has been quiet for 1 s (no request in progress, none for 1 s), so a
+ *    client writing its next request is answered rather than reset (`OpenConnections`); after
+ *    5 s whatever is still open is closed.
  *
  * The socket keeps listening while the engine drains, so a client that connects meanwhile gets a
  * definite 503 rather than a connection error, and Node's `server.close()` is not used: it destroys
@@ -26,13 +28,14 @@
 import type { ModelError } from "@adabatch/core"
 import { Embedder, type EmbeddingModel } from "@adabatch/core"
 import { NodeHttpServer } from "@effect/platform-node"
-import { type Cause, Context, Deferred, Duration, Effect, Exit, Layer, Scope } from "effect"
+import { type Cause, Context, Duration, Effect, Exit, Layer, Scope } from "effect"
 import { HttpServer, type HttpServerError } from "effect/http"
 import { NetAddress } from "effect/net"
 import * as Http from "node:http"
 import * as Net from "node:net"
 import * as Api from "./Api.js"
 import * as Engine from "./Engine.js"
+import * as OpenConnections from "./OpenConnections.js"
 import type { ServerConfig } from "./ServerConfig.js"
 import { ServerState } from "./ServerState.js"
 
@@ -85,6 +88,13 @@ export type StartError = ModelError.ModelLoadError | HttpServerError.ServeError
 /** Time for answered requests to finish writing, and for open connections to end, after the drain. */
 const closeGrace = Duration.seconds(5)
 
+/**
+ * How long an idle keep-alive connection must have been quiet before shutdown closes it: a client
+ * that sends its next request within this time after an answer gets that request answered (503
+ * while draining) rather than a reset.
+ */
+const quietBeforeClose = Duration.seconds(1)
+
 /** One turn of the event loop, a poll phase included (connections accepted, input read and parsed). */
 const nextTurn = Effect.callback<void>((resume) => {
   setImmediate(() => setImmediate(() => resume(Effect.void)))
@@ -97,28 +107,25 @@ const bounded = <A>(effect: Effect.Effect<A>) =>
  * Shutdown step 3, once the engine has drained. Node accepts about one connection per event-loop
  * turn while it is busy, so under load several connected clients can still wait in the accept
  * backlog: they are accepted (and answered 503) before the listener closes, since closing it would
- * reset them.
+ * reset them. Open connections are then closed one by one once each is quiet
+ * (`OpenConnections.closeGracefully`): requests still arriving on them are answered 503 with
+ * `Connection: close`.
  */
-const closeConnections = (node: Http.Server, state: ServerState, connections: () => number) =>
+const closeConnections = (node: Http.Server, state: ServerState, connections: OpenConnections.OpenConnections) =>
   Effect.gen(function*() {
     state.phase = { _tag: "Draining" }
     yield* bounded(state.awaitIdle)
     const deadline = Date.now() + Duration.toMillis(closeGrace)
     let seen = -1
-    while (connections() !== seen && Date.now() < deadline) {
-      seen = connections()
+    while (connections.accepted() !== seen && Date.now() < deadline) {
+      seen = connections.accepted()
       yield* nextTurn
     }
-    const closed = Deferred.makeUnsafe<void>()
-    if (node.listening) Net.Server.prototype.close.call(node, () => Deferred.doneUnsafe(closed, Effect.void))
-    else Deferred.doneUnsafe(closed, Effect.void)
-    // Requests already sent on open connections reach the handler (and get 503 and Connection: close).
-    yield* nextTurn
-    yield* nextTurn
-    yield* bounded(state.awaitIdle)
-    node.closeIdleConnections()
-    yield* bounded(Deferred.await(closed))
-    node.closeAllConnections()
+    if (node.listening) Net.Server.prototype.close.call(node)
+    yield* OpenConnections.closeGracefully(connections, {
+      quietMs: Duration.toMillis(quietBeforeClose),
+      graceMs: Duration.toMillis(closeGrace)
+    })
   })
 
 /**
@@ -165,8 +172,7 @@ export const make = (
     const node = Http.createServer(receiveTimeouts(config))
     // Longer than the usual 60 s idle timeout of load balancers, so they close first.
     node.keepAliveTimeout = 65_000
-    let accepted = 0
-    node.on("connection", () => void accepted++)
+    const connections = OpenConnections.track(node)
     const server = yield* NodeHttpServer.make(() => node, {
       port: config.port,
       host: config.host,
@@ -182,7 +188,7 @@ export const make = (
     options.onListening?.({ url, port: address.port })
 
     // Shutdown step 3, after the engine has drained (finalizers run in reverse order).
-    yield* Effect.addFinalizer(() => closeConnections(node, state, () => accepted))
+    yield* Effect.addFinalizer(() => closeConnections(node, state, connections))
 
     const embedderLayer = options.embedder ?? Engine.layer(config, options.model)
     const context = yield* Layer.build(embedderLayer)
