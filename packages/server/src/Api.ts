@@ -116,8 +116,7 @@ export const fromEmbedError = (error: Embedder.EmbedError, field: string, single
       return new ApiError({
         kind: "shutting_down",
         message: `server is ${error.message}`,
-        retryAfterMs: 1000,
-        closeConnection: true
+        retryAfterMs: 1000
       })
     case "InferenceFailed":
       return new ApiError({ kind: "inference_failed", message: error.message })
@@ -154,8 +153,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
       : new ApiError({
         kind: "shutting_down",
         message: "server is shutting down: no new requests are accepted",
-        retryAfterMs: 1000,
-        closeConnection: true
+        retryAfterMs: 1000
       })
 
   const embedder = (): Effect.Effect<EmbedderService, ApiError> => {
@@ -530,9 +528,11 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     }
   }
 
-  /** While draining, every response asks the client to close the connection (and reconnect elsewhere). */
+  /** While draining, responses ask the client to close the connection (and reconnect elsewhere). */
   const closeWhileDraining = (response: Response): Response =>
-    state.phase._tag === "Draining" ? HttpServerResponse.setHeader(response, "connection", "close") : response
+    state.phase._tag === "Draining" && !state.holdConnections
+      ? HttpServerResponse.setHeader(response, "connection", "close")
+      : response
 
   /**
    * Whether the request carries a body that can still be read within the limit. Such a body is read
@@ -552,7 +552,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
    * less than reading it into memory, and keeps refusals cheap under overload.
    */
   const keepsAlive = (request: Request, headers: Headers.Headers, response: Response): boolean =>
-    state.phase._tag === "Ready" && response.headers["connection"] !== "close" &&
+    state.keepsConnections() && response.headers["connection"] !== "close" &&
     headers["connection"]?.toLowerCase() !== "close" && request.source instanceof IncomingMessage &&
     request.source.httpVersion === "1.1"
 

@@ -80,8 +80,6 @@ export class ApiError extends BatchError.Outcome("ApiError")<{
   readonly retryAfterMs?: number | undefined
   /** Sent as `Allow` on 405. */
   readonly allow?: ReadonlyArray<string> | undefined
-  /** Ask the client to close the connection (used while draining, so clients reconnect elsewhere). */
-  readonly closeConnection?: boolean | undefined
 }> {
   /** The HTTP status of this error. */
   get status(): number {
@@ -104,7 +102,6 @@ const headersOf = (error: ApiError): Record<string, string> => {
     headers["retry-after-ms"] = String(Math.max(1, Math.round(error.retryAfterMs)))
   }
   if (error.allow !== undefined) headers["allow"] = error.allow.join(", ")
-  if (error.closeConnection === true) headers["connection"] = "close"
   if (error.kind === "unauthorized") headers["www-authenticate"] = "Bearer"
   return headers
 }

@@ -49,8 +49,8 @@ interface Activity {
  * @category models
  */
 export interface OpenConnections {
-  /** Connections accepted since the server started (closed ones included). */
-  readonly accepted: () => number
+  /** When the last connection was accepted (`performance.now()`; `-Infinity` before the first). */
+  readonly lastArrival: () => number
   /** Connections open now. */
   readonly open: () => number
   /** The connections open now, with their activity. */
@@ -65,9 +65,9 @@ export interface OpenConnections {
  */
 export const track = (server: Http.Server): OpenConnections => {
   const connections = new Map<Net.Socket, Activity>()
-  let accepted = 0
+  let lastArrival = Number.NEGATIVE_INFINITY
   server.on("connection", (socket: Net.Socket) => {
-    accepted++
+    lastArrival = performance.now()
     connections.set(socket, { active: 0, quietSince: performance.now(), ending: false })
     socket.once("close", () => connections.delete(socket))
   })
@@ -81,7 +81,7 @@ export const track = (server: Http.Server): OpenConnections => {
     })
   })
   return {
-    accepted: () => accepted,
+    lastArrival: () => lastArrival,
     open: () => connections.size,
     entries: () => connections.entries()
   }
@@ -101,6 +101,25 @@ const halfClose = (socket: Net.Socket, lingerMs: number): void => {
 
 /** Checks of the connections while closing them. */
 const pollMs = 20
+
+/**
+ * Waits until no connection has arrived for `quietMs` (at most `graceMs`). Node accepts about one
+ * connection per event-loop turn while it is busy, and closing the listener resets the connections
+ * still in the kernel's accept backlog: wait for this before closing it.
+ *
+ * @since 0.2.0
+ * @category destructors
+ */
+export const awaitNoArrivals = (
+  connections: OpenConnections,
+  options: { readonly quietMs: number; readonly graceMs: number }
+): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const deadline = performance.now() + options.graceMs
+    while (performance.now() < deadline && performance.now() - connections.lastArrival() < options.quietMs) {
+      yield* Effect.sleep(pollMs)
+    }
+  })
 
 /**
  * Closes every connection without resetting one: each idle connection once it has been quiet for

@@ -95,10 +95,8 @@ const closeGrace = Duration.seconds(5)
  */
 const quietBeforeClose = Duration.seconds(1)
 
-/** One turn of the event loop, a poll phase included (connections accepted, input read and parsed). */
-const nextTurn = Effect.callback<void>((resume) => {
-  setImmediate(() => setImmediate(() => resume(Effect.void)))
-})
+/** How long no connection may have arrived before the listener closes at shutdown. */
+const quietBeforeListenerClose = Duration.millis(1000)
 
 const bounded = <A>(effect: Effect.Effect<A>) =>
   effect.pipe(Effect.timeoutOrElse({ duration: closeGrace, orElse: () => Effect.void }))
@@ -107,7 +105,8 @@ const bounded = <A>(effect: Effect.Effect<A>) =>
  * Shutdown step 3, once the engine has drained. Node accepts about one connection per event-loop
  * turn while it is busy, so under load several connected clients can still wait in the accept
  * backlog: they are accepted (and answered 503) before the listener closes, since closing it would
- * reset them. Open connections are then closed one by one once each is quiet
+ * reset them; meanwhile answers keep their connections open, so clients that were told to
+ * reconnect stop doing so and the backlog empties. Open connections are then closed one by one once each is quiet
  * (`OpenConnections.closeGracefully`): requests still arriving on them are answered 503 with
  * `Connection: close`.
  */
@@ -115,13 +114,15 @@ const closeConnections = (node: Http.Server, state: ServerState, connections: Op
   Effect.gen(function*() {
     state.phase = { _tag: "Draining" }
     yield* bounded(state.awaitIdle)
-    const deadline = Date.now() + Duration.toMillis(closeGrace)
-    let seen = -1
-    while (connections.accepted() !== seen && Date.now() < deadline) {
-      seen = connections.accepted()
-      yield* nextTurn
-    }
+    // Answers keep their connection open for a moment, so clients stop reconnecting and the accept
+    // backlog empties: the listener closes once no connection has arrived for a while.
+    state.holdConnections = true
+    yield* OpenConnections.awaitNoArrivals(connections, {
+      quietMs: Duration.toMillis(quietBeforeListenerClose),
+      graceMs: Duration.toMillis(closeGrace)
+    })
     if (node.listening) Net.Server.prototype.close.call(node)
+    state.holdConnections = false
     yield* OpenConnections.closeGracefully(connections, {
       quietMs: Duration.toMillis(quietBeforeClose),
       graceMs: Duration.toMillis(closeGrace)

@@ -31,7 +31,18 @@ export class ServerState {
   inFlight = 0
   /** Embedding requests being handled (bounded by `maxConcurrentRequests`). */
   embedding = 0
+  /**
+   * While draining, answers ask the client to close its connection, except while this is set:
+   * shutdown sets it once the engine has drained, so that clients stop reconnecting and the accept
+   * backlog empties before the listener closes (closing it resets the connections still in it).
+   */
+  holdConnections = false
   private idle: Deferred.Deferred<void> | undefined
+
+  /** Whether answers now keep their connection open: serving, or draining with `holdConnections`. */
+  keepsConnections(): boolean {
+    return this.phase._tag === "Ready" || (this.phase._tag === "Draining" && this.holdConnections)
+  }
 
   /** Marks a request as started. */
   enter(): void {

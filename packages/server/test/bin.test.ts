@@ -32,7 +32,7 @@ const run = (env: Record<string, string>, args: ReadonlyArray<string> = []): Run
 
 /** Waits for the ready line and returns the URL it names. */
 const ready = async (r: Run): Promise<string> => {
-  const deadline = Date.now() + 30_000
+  const deadline = Date.now() + 50_000 // a busy 2-core machine can take long to start a process
   for (;;) {
     const m = /adabatch ready on (http:\/\/[^:]+:\d+):/.exec(r.output())
     if (m !== null) return m[1]!
