@@ -246,7 +246,8 @@ interface Lane {
 
 /**
  * A fixed pool of keep-alive connections, opened ahead of the load in waves of `wave`. A lane
- * whose connection the server closed reconnects on its next use.
+ * whose connection the server closed reconnects on its next use; a failed reconnect is an error
+ * `reconnect: CODE` (refused, or reset before the server accepted the connection).
  */
 export class Pool {
   private readonly lanes: Array<Lane> = []
@@ -295,7 +296,8 @@ export class Pool {
     if (lane === undefined) return undefined
     lane.busy = true
     return (async () => {
-      if (lane.socket === undefined || lane.socket.destroyed) {
+      const reconnecting = lane.socket === undefined || lane.socket.destroyed
+      if (reconnecting) {
         this.reconnects++
         try {
           const socket = await connect(this.port)
@@ -313,7 +315,14 @@ export class Pool {
           }
         }
       }
-      const outcome = await exchange(lane.socket, [bytes], options)
+      const socket = lane.socket!
+      const exchanged = await exchange(socket, [bytes], options)
+      // A new connection reset before a byte came back was never accepted by the server: it sat in
+      // the kernel's accept backlog when the listener closed. That is a failed reconnect (the
+      // request was never read), not a reset of an open connection.
+      const outcome = reconnecting && exchanged.error === "ECONNRESET" && socket.bytesRead === 0
+        ? { ...exchanged, error: "reconnect: ECONNRESET" }
+        : exchanged
       if (outcome.closed) {
         lane.socket?.destroy() // the close handler may have cleared it already
         lane.socket = undefined
