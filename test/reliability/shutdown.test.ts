@@ -117,8 +117,7 @@ describe("SIGTERM under load", () => {
         "backpressure",
         "--queue-capacity",
         "4096",
-        "--shed-late",
-        "false"
+        "--shed-late=false"
       ],
       64,
       32,
