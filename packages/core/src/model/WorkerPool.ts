@@ -386,17 +386,10 @@ export const make = (options: WorkerPoolOptions): Effect.Effect<WorkerPool, Mode
           clearTimeout(slot.timer)
           const worker = slot.worker
           if (slot.job !== undefined) Deferred.doneUnsafe(slot.job.deferred, shutDown(slot.index))
-          if (worker !== undefined) {
-            // An idle worker releases its session and ends; a busy one (its batch has just failed)
-            // is terminated rather than waited for.
-            if (slot.job === undefined) {
-              ended.push(closeWorker(worker))
-            } else {
-              detach(worker)
-              worker.on("error", () => {})
-              ended.push(worker.terminate())
-            }
-          }
+          // A busy worker (its batch has just failed) is closed like an idle one: it ends once its
+          // run returns. Terminating it during a native run aborts the whole process when the run
+          // returns into a terminated thread (onnxruntime-node throws a Napi::Error there).
+          if (worker !== undefined) ended.push(closeWorker(worker))
           slot.job = undefined
           slot.worker = undefined
           slot.threadId = undefined

@@ -209,13 +209,16 @@ const serve = (session) => {
     }
   }
 
+  /** The batch being computed: closing waits for it (releasing the session under a run aborts). */
+  let running = Promise.resolve()
+
   port.on("message", (/** @type {ToWorker} */ msg) => {
     switch (msg.type) {
       case "init":
         void init(msg.plan)
         return
       case "run":
-        void run(msg)
+        running = run(msg)
         return
       case "ping":
         post({ type: "pong", id: msg.id })
@@ -227,7 +230,7 @@ const serve = (session) => {
         })
         return
       case "close":
-        void session.release().finally(() => port.close())
+        void running.then(() => session.release()).finally(() => port.close())
         return
     }
   })
