@@ -5,8 +5,8 @@
  * The page is `effect/http-api`'s `HttpApiSwagger`: Swagger UI's script and style sheet are inlined
  * in the page (they ship inside the `effect` package), so it loads nothing from a CDN and works
  * offline. (`HttpApiScalar` inlines its script too, but Scalar fetches its fonts from a CDN.)
- * `HttpApiSwagger` mounts on an `HttpRouter`; a router of its own is built on first use and the
- * request is handed to it.
+ * `HttpApiSwagger` mounts on an `HttpRouter`; a router of its own is built on first use, the
+ * request is handed to it, and the page it answers is kept.
  *
  * @since 0.1.0
  */
@@ -45,6 +45,16 @@ const swaggerRoute = (options: ApiDocument.DocumentOptions) =>
 const pages = new Map<boolean, Response>()
 
 /**
+ * The page with an empty icon: without one, browsers ask for `/favicon.ico` and log its 404 as an
+ * error.
+ */
+const withEmptyIcon = (response: Response): Response => {
+  if (response.body._tag !== "Uint8Array") return response
+  const html = new TextDecoder().decode(response.body.body)
+  return HttpServerResponse.html(html.replace(/<head>/i, "<head>\n  <link rel=\"icon\" href=\"data:,\" />"))
+}
+
+/**
  * `GET /docs`: Swagger UI over the document, self-contained (no CDN). The page is built on the
  * first request and kept.
  *
@@ -63,7 +73,11 @@ export const page =
         Effect.provideService(HttpServerRequest.HttpServerRequest, request.modify({ url: "/docs" })),
         Effect.scoped
       )).pipe(
-        Effect.tap((response) => Effect.sync(() => void pages.set(options.auth, response))),
+        Effect.map((response) => {
+          const page = withEmptyIcon(response)
+          pages.set(options.auth, page)
+          return page
+        }),
         Effect.mapError((e) => new ApiError({ kind: "internal", message: `cannot build the docs page: ${String(e)}` }))
       )
   }
