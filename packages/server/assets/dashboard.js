@@ -6,7 +6,10 @@
 ;(() => {
   const palette = ["#2a9d8f", "#e9c46a", "#f4a261", "#9b5de5", "#e76f51", "#d62828", "#8d99ae"]
 
-  /** Each chart: the feed fields it plots, with labels, and an optional scale of the values. */
+  /**
+   * Each chart: the feed fields it plots, with labels and an optional factor; `log` for a log
+   * scale (values that are never 0: quantiles of observed times, token counts and budgets).
+   */
   const charts = [
     {
       id: "requests",
@@ -26,6 +29,7 @@
       id: "latency",
       title: "Request latency",
       unit: "ms",
+      log: true,
       series: [["latency_p50_ms", "p50"], ["latency_p95_ms", "p95"], ["latency_p99_ms", "p99"]]
     },
     {
@@ -44,6 +48,7 @@
       id: "batch-tokens",
       title: "Batch tokens and the policy's budget",
       unit: "padded tokens",
+      log: true,
       series: [["batch_cost_mean", "mean per batch"], ["batch_budget", "policy budget"]]
     },
     {
@@ -81,6 +86,9 @@
 
   const width = (el) => Math.max(280, el.clientWidth - 16)
 
+  const clock = (_u, splits) =>
+    splits.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false }))
+
   const format = (v) => (v === null || v === undefined ? "–" : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2))
 
   const build = (chart) => {
@@ -96,19 +104,18 @@
     const opts = {
       width: width(card),
       height: 190,
-      scales: { x: { time: true } },
-      legend: { live: true },
+      scales: { x: { time: true }, y: chart.log ? { distr: 3, log: 10 } : {} },
+      legend: { live: false },
       series: [
         {},
         ...chart.series.map(([, label], i) => ({
           label,
           stroke: palette[i % palette.length],
           width: 1.5,
-          points: { show: false },
-          value: (_u, v) => format(v)
+          points: { show: false }
         }))
       ],
-      axes: [{}, { label: chart.unit, size: 56 }]
+      axes: [{ values: clock }, { label: chart.unit, size: 56 }]
     }
     const plot = new uPlot(opts, [[], ...chart.series.map(() => [])], card)
     state.plots[chart.id] = plot
