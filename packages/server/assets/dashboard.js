@@ -86,8 +86,7 @@
 
   const width = (el) => Math.max(280, el.clientWidth - 16)
 
-  const clock = (_u, splits) =>
-    splits.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false }))
+  const clock = (_u, splits) => splits.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false }))
 
   const format = (v) => (v === null || v === undefined ? "–" : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2))
 

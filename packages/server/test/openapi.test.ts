@@ -39,6 +39,9 @@ describe("the document", () => {
   it("is OpenAPI 3.1 and is served at TEI's path too", async () => {
     expect(document.openapi).toBe("3.1.0")
     expect(document.info.title).toBe("adabatch")
+    // No API key: no security scheme (Swagger UI would show an "Authorize" button for an empty one).
+    expect(document.components.securitySchemes).toBeUndefined()
+    expect(document.paths["/embed"].post.responses["401"]).toBeUndefined()
     const tei = await get(server, "/api-doc/openapi.json")
     conforms("GET", "/api-doc/openapi.json", tei, 200)
     expect(tei.json).toEqual(document)

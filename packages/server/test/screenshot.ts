@@ -40,7 +40,9 @@ const main = async () => {
       await page.waitForFunction(() => ((globalThis as any).adabatchDashboard?.polls ?? 0) >= 2, { timeout: 20_000 })
       await sleep(500)
       await page.screenshot({ path: out, fullPage: true })
-      if (errors.length > 0 || outside.length > 0) throw new Error(`page problems: ${[...errors, ...outside].join("; ")}`)
+      if (errors.length > 0 || outside.length > 0) {
+        throw new Error(`page problems: ${[...errors, ...outside].join("; ")}`)
+      }
       console.log(`saved ${out}`)
     } finally {
       await browser.close()

@@ -28,7 +28,7 @@ export const Sample = Schema.Struct({
   requests_timeout: Rate.annotate({ description: "answers 504 per second" }),
   requests_server_error: Rate.annotate({ description: "answers 5xx other than 503 and 504 per second" }),
   requests_gone: Rate.annotate({ description: "requests whose client went away first (499) per second" }),
-  latency_p50_ms: Maybe(Rate, "median request latency of the API routes in that second, ms"),
+  latency_p50_ms: Maybe(Rate, "median request latency of the API routes in that second, every answer counted, ms"),
   latency_p95_ms: Maybe(Rate, "95th percentile, ms"),
   latency_p99_ms: Maybe(Rate, "99th percentile, ms"),
   queue_depth: Level.annotate({ description: "inputs waiting for a batch" }),

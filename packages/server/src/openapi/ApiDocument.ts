@@ -62,6 +62,30 @@ const acceptUnknownFields = (operation: Operation): Operation => {
 
 const requiresKey = (operation: Operation): Operation => ({ ...operation, security: [{ bearer: [] }] })
 
+/**
+ * The whole document's last touches: the bearer scheme when a key is configured (an empty
+ * `securitySchemes` would still show an "Authorize" button in Swagger UI), and each response
+ * header's description on the header, where viewers show it, rather than only on its schema.
+ */
+const finish = (spec: Record<string, any>, options: DocumentOptions): Record<string, any> => {
+  const { securitySchemes: _, ...components } = spec.components ?? {}
+  for (const item of Object.values<Record<string, Operation>>(spec.paths ?? {})) {
+    for (const operation of Object.values(item)) {
+      for (const response of Object.values<Record<string, any>>(operation.responses ?? {})) {
+        for (const header of Object.values<Record<string, any>>(response.headers ?? {})) {
+          if (header.schema?.description !== undefined) header.description ??= header.schema.description
+        }
+      }
+    }
+  }
+  return {
+    ...spec,
+    components: options.auth
+      ? { ...components, securitySchemes: { bearer: { type: "http", scheme: "bearer" } } }
+      : components
+  }
+}
+
 const text = (contentType: string, description: string) =>
   Schema.String.pipe(HttpApiSchema.asText({ contentType })).annotate({ description })
 
@@ -176,13 +200,7 @@ const make = (options: DocumentOptions) => {
       "Adaptive dynamic-batching embedding server with TEI- and OpenAI-compatible routes. " +
         "TEI routes answer errors as {error, error_type}, OpenAI routes as {error: {message, type, param, code}}."
     )
-    .annotate(OpenApi.Transform, (spec) =>
-      options.auth
-        ? {
-          ...spec,
-          components: { ...spec.components, securitySchemes: { bearer: { type: "http", scheme: "bearer" } } }
-        }
-        : spec)
+    .annotate(OpenApi.Transform, (spec) => finish(spec, options))
 }
 
 /**
