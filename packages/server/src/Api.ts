@@ -31,7 +31,6 @@ import * as Dashboard from "./dashboard/Routes.js"
 import * as Encoding from "./Encoding.js"
 import * as Engine from "./Engine.js"
 import * as HttpMetrics from "./HttpMetrics.js"
-import * as Docs from "./openapi/Docs.js"
 import * as Requests from "./Requests.js"
 import type { ServerConfig } from "./ServerConfig.js"
 import type { ServerState } from "./ServerState.js"
@@ -605,14 +604,19 @@ const getOnly = (name: string, handler: Handler): [string, Route] => [
   { name, family: "tei", auth: false, methods: { GET: handler, HEAD: handler } }
 ]
 
-/** `/openapi.json`, `/api-doc/openapi.json` (TEI's path) and `/docs`, with no API key (as TEI). */
+/**
+ * `/openapi.json`, `/api-doc/openapi.json` (TEI's path) and `/docs`, with no API key (as TEI). The
+ * modules behind them (and `effect/http-api`) load on first use, not at start-up.
+ */
 const documentation = (config: ServerConfig): ReadonlyArray<[string, Route]> => {
   const options = { auth: config.apiKey !== undefined }
-  const document = () => Docs.document(options)
+  const docs = Effect.promise(() => import("./openapi/Docs.js"))
+  const document: Handler = () => Effect.flatMap(docs, (Docs) => Docs.document(options))
+  const page: Handler = (request) => Effect.flatMap(docs, (Docs) => Docs.page(options)(request))
   return [
     getOnly("/openapi.json", document),
     getOnly("/api-doc/openapi.json", document),
-    getOnly("/docs", Docs.page(options))
+    getOnly("/docs", page)
   ]
 }
 
