@@ -5,20 +5,22 @@
  * still served by `Api.ts`'s route table; this is the contract, and a test validates real responses
  * against it.
  *
- * Adding a route to the document: declare an `HttpApiEndpoint` below (method, path, `payload`,
- * `success`, `error: ErrorResponses.responses(family, kinds)`), then `.add` it to its group (`tei`,
- * `openai`, `operations`, `documentation`, `dashboard`), for example
+ * Adding a route to the document: declare an `HttpApiEndpoint` in `make` below (method, path,
+ * `payload`, `success`, `error: errors(family, kinds)`), wrap it in `keyed(...)` when it needs the API
+ * key, and `.add` it to its group (`tei`, `openai`, `operations`, `documentation`, `live`), e.g.
  *
  * ```ts
  * const tokenize = HttpApiEndpoint.post("tokenize", "/tokenize", {
  *   disableCodecs: true,
  *   payload: Requests.TokenizeRequest,
  *   success: Schemas.TokenizeResponse,
- *   error: errors("tei", ErrorResponses.embeddingKinds)
+ *   error: errors("tei", embedding)
  * }).annotate(OpenApi.Summary, "Tokenize inputs (TEI)").annotate(OpenApi.Transform, acceptUnknownFields)
+ * // ... HttpApiGroup.make("TEI").add(keyed(embed...), keyed(tokenize))
  * ```
  *
- * and list its path in `authPaths` when it needs the API key.
+ * Error bodies and their `error_type` / `code` values come from `ApiError.catalogue` for the kinds
+ * listed. `test/openapi.test.ts` fails while a served route is missing here.
  *
  * @since 0.1.0
  */
