@@ -67,8 +67,8 @@ export const page =
     const cached = pages.get(options.auth)
     if (cached !== undefined) return Effect.succeed(cached)
     return Effect.flatMap(swaggerRoute(options), (route) =>
-      // The route answers `GET /docs` (and HEAD): the request is re-targeted there, so a query
-      // string or a trailing slash finds it too.
+      // The route answers `GET /docs` (and HEAD): the request is re-targeted to exactly that, so
+      // one with a query string finds it too.
       route.pipe(
         Effect.provideService(HttpServerRequest.HttpServerRequest, request.modify({ url: "/docs" })),
         Effect.scoped
