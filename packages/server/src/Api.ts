@@ -26,6 +26,8 @@ import { PrometheusMetrics } from "effect/observability"
 import { IncomingMessage } from "node:http"
 import { ApiError, type Family, toResponse } from "./ApiError.js"
 import * as ApiKey from "./ApiKey.js"
+import type * as DashboardFeed from "./dashboard/Feed.js"
+import * as Dashboard from "./dashboard/Routes.js"
 import * as Encoding from "./Encoding.js"
 import * as Engine from "./Engine.js"
 import * as HttpMetrics from "./HttpMetrics.js"
@@ -134,6 +136,8 @@ export const fromEmbedError = (error: Embedder.EmbedError, field: string, single
 export interface ApiOptions {
   readonly config: ServerConfig
   readonly state: ServerState
+  /** The dashboard's sampler; without one, `/dashboard/feed` is not served. */
+  readonly feed?: DashboardFeed.Feed | undefined
 }
 
 /**
@@ -455,7 +459,9 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     ["/health", { name: "/health", family: "tei", auth: false, methods: { GET: health, HEAD: health } }],
     ["/ready", { name: "/ready", family: "tei", auth: false, methods: { GET: ready, HEAD: ready } }],
     ["/info", { name: "/info", family: "tei", auth: true, methods: { GET: info, HEAD: info } }],
-    ["/metrics", { name: "/metrics", family: "tei", auth: false, methods: { GET: metrics, HEAD: metrics } }]
+    ["/metrics", { name: "/metrics", family: "tei", auth: false, methods: { GET: metrics, HEAD: metrics } }],
+    ...documentation(config),
+    ...dashboard(options.feed)
   ])
 
   const allowed = (route: Route): ReadonlyArray<string> => Object.keys(route.methods)
@@ -592,6 +598,31 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     return current !== undefined && ByteSize.Equivalence(current, maxBody) ? handler : limited
   }).pipe(Effect.interruptible)
 }
+
+const getOnly = (name: string, handler: Handler): [string, Route] => [
+  name,
+  { name, family: "tei", auth: false, methods: { GET: handler, HEAD: handler } }
+]
+
+/**
+ * `/openapi.json`, `/api-doc/openapi.json` (TEI's path) and `/docs`, with no API key (as TEI). The
+ * modules behind them (and `effect/http-api`) load on first use, not at start-up.
+ */
+const documentation = (config: ServerConfig): ReadonlyArray<[string, Route]> => {
+  const options = { auth: config.apiKey !== undefined }
+  const docs = Effect.promise(() => import("./openapi/Docs.js"))
+  const document: Handler = () => Effect.flatMap(docs, (Docs) => Docs.document(options))
+  const page: Handler = (request) => Effect.flatMap(docs, (Docs) => Docs.page(options)(request))
+  return [
+    getOnly("/openapi.json", document),
+    getOnly("/api-doc/openapi.json", document),
+    getOnly("/docs", page)
+  ]
+}
+
+/** `/dashboard` and its feed, with no API key (as `/metrics`). */
+const dashboard = (feed: DashboardFeed.Feed | undefined): ReadonlyArray<[string, Route]> =>
+  feed === undefined ? [] : [getOnly("/dashboard", Dashboard.page), getOnly("/dashboard/feed", Dashboard.feed(feed))]
 
 /**
  * The request body limit of `config`, as `HttpIncomingMessage.MaxBodySize`. Providing it around

@@ -142,3 +142,15 @@ export const toResponse = (error: ApiError, family: Family): HttpServerResponse.
  */
 export const invalidField = (param: string, expected: string): ApiError =>
   new ApiError({ kind: "invalid_request", message: `invalid request: "${param}" ${expected}`, param })
+
+/**
+ * Every kind with its HTTP status and the `error_type` (TEI) and `type` (OpenAI) it is sent with:
+ * the OpenAPI document derives its error responses from this table, so it cannot drift from what
+ * `toResponse` sends.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const catalogue: ReadonlyArray<{ readonly kind: Kind } & KindInfo> = Object.entries(kinds).map((
+  [kind, info]
+) => ({ kind: kind as Kind, ...info }))

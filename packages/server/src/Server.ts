@@ -34,6 +34,7 @@ import { NetAddress } from "effect/net"
 import * as Http from "node:http"
 import * as Net from "node:net"
 import * as Api from "./Api.js"
+import * as DashboardFeed from "./dashboard/Feed.js"
 import * as Engine from "./Engine.js"
 import * as OpenConnections from "./OpenConnections.js"
 import type { ServerConfig } from "./ServerConfig.js"
@@ -179,7 +180,8 @@ export const make = (
       host: config.host,
       disablePreemptiveShutdown: true
     })
-    yield* server.serve(Api.make({ config, state })).pipe(Api.bodyLimit(config))
+    const feed = yield* DashboardFeed.make(state)
+    yield* server.serve(Api.make({ config, state, feed })).pipe(Api.bodyLimit(config))
     const address = server.address
     if (address._tag === "UnixPathAddress") {
       return yield* Effect.die(new Error(`expected a TCP address, got ${address.path}`))

@@ -1,0 +1,248 @@
+/**
+ * The HTTP API described with `effect/http-api` (`HttpApi`, `HttpApiGroup`, `HttpApiEndpoint`),
+ * from the Schemas the server decodes requests with (`Requests.ts`) and the response Schemas
+ * (`Schemas.ts`), and the OpenAPI 3.1 document generated from it (`OpenApi.fromApi`). Requests are
+ * still served by `Api.ts`'s route table; this is the contract, and a test validates real responses
+ * against it.
+ *
+ * Adding a route to the document: declare an `HttpApiEndpoint` in `make` below (method, path,
+ * `payload`, `success`, `error: errors(family, kinds)`), wrap it in `keyed(...)` when it needs the API
+ * key, and `.add` it to its group (`tei`, `openai`, `operations`, `documentation`, `live`), e.g.
+ *
+ * ```ts
+ * const tokenize = HttpApiEndpoint.post("tokenize", "/tokenize", {
+ *   disableCodecs: true,
+ *   payload: Requests.TokenizeRequest,
+ *   success: Schemas.TokenizeResponse,
+ *   error: errors("tei", embedding)
+ * }).annotate(OpenApi.Summary, "Tokenize inputs (TEI)").annotate(OpenApi.Transform, acceptUnknownFields)
+ * // ... HttpApiGroup.make("TEI").add(keyed(embed...), keyed(tokenize))
+ * ```
+ *
+ * Error bodies and their `error_type` / `code` values come from `ApiError.catalogue` for the kinds
+ * listed. `test/openapi.test.ts` fails while a served route is missing here.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
+import { readFileSync } from "node:fs"
+import type { Family, Kind } from "../ApiError.js"
+import { Feed } from "../dashboard/FeedSchema.js"
+import * as Requests from "../Requests.js"
+import * as ErrorResponses from "./ErrorResponses.js"
+import * as Schemas from "./Schemas.js"
+
+const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  readonly version: string
+}).version
+
+/**
+ * How the document is generated for one server.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DocumentOptions {
+  /** An API key is configured: the routes behind it say so (`security`) and list 401. */
+  readonly auth: boolean
+}
+
+type Operation = Record<string, any>
+
+/**
+ * The server ignores unknown request fields; the generated schema of a request body forbids them
+ * (`additionalProperties: false`), so each request body is opened again.
+ */
+const acceptUnknownFields = (operation: Operation): Operation => {
+  const content = operation.requestBody?.content as Record<string, { schema?: Record<string, unknown> }> | undefined
+  for (const media of Object.values(content ?? {})) {
+    if (media.schema !== undefined && media.schema.type === "object") delete media.schema.additionalProperties
+  }
+  return operation
+}
+
+const requiresKey = (operation: Operation): Operation => ({ ...operation, security: [{ bearer: [] }] })
+
+/**
+ * The whole document's last touches: the bearer scheme when a key is configured (an empty
+ * `securitySchemes` would still show an "Authorize" button in Swagger UI), and each response
+ * header's description on the header, where viewers show it, rather than only on its schema.
+ */
+const finish = (spec: Record<string, any>, options: DocumentOptions): Record<string, any> => {
+  const { securitySchemes: _, ...components } = spec.components ?? {}
+  for (const item of Object.values<Record<string, Operation>>(spec.paths ?? {})) {
+    for (const operation of Object.values(item)) {
+      for (const response of Object.values<Record<string, any>>(operation.responses ?? {})) {
+        for (const header of Object.values<Record<string, any>>(response.headers ?? {})) {
+          if (header.schema?.description !== undefined) header.description ??= header.schema.description
+        }
+      }
+    }
+  }
+  return {
+    ...spec,
+    components: options.auth
+      ? { ...components, securitySchemes: { bearer: { type: "http", scheme: "bearer" } } }
+      : components
+  }
+}
+
+const text = (contentType: string, description: string) =>
+  Schema.String.pipe(HttpApiSchema.asText({ contentType })).annotate({ description })
+
+const json = (description: string) => Schema.Record(Schema.String, Schema.Unknown).annotate({ description })
+
+const make = (options: DocumentOptions) => {
+  const errors = (
+    family: Family,
+    kinds: ReadonlyArray<Kind>,
+    others: ReadonlyArray<ErrorResponses.OtherResponse> = []
+  ) => ErrorResponses.responses(family, kinds.filter((kind) => options.auth || kind !== "unauthorized"), others)
+  const embedding = [...ErrorResponses.commonKinds, ...ErrorResponses.authKinds, ...ErrorResponses.embeddingKinds]
+  const keyed = <E extends { annotate: (key: typeof OpenApi.Transform, f: (o: Operation) => Operation) => E }>(
+    endpoint: E
+  ): E => options.auth ? endpoint.annotate(OpenApi.Transform, requiresKey) : endpoint
+  const plain: ReadonlyArray<Kind> = ["internal"]
+
+  const embed = HttpApiEndpoint.post("embed", "/embed", {
+    disableCodecs: true,
+    payload: Requests.TeiEmbedRequest,
+    success: HttpApiSchema.WithHeaders(Schemas.TeiEmbedResponse, Schemas.TimingHeaders),
+    error: errors("tei", embedding)
+  }).annotate(OpenApi.Summary, "Embed inputs (TEI)")
+    .annotate(OpenApi.Description, "Unit-length vectors unless `normalize: false`; `truncate` cuts long inputs.")
+
+  const embeddings = (identifier: "embeddings" | "embeddingsAlias", path: "/v1/embeddings" | "/embeddings") =>
+    HttpApiEndpoint.post(identifier, path, {
+      disableCodecs: true,
+      payload: Requests.OpenAIEmbeddingRequest,
+      success: HttpApiSchema.WithHeaders(Schemas.OpenAIEmbeddingResponse, Schemas.TimingHeaders),
+      error: errors("openai", embedding)
+    }).annotate(
+      OpenApi.Summary,
+      path === "/embeddings" ? "Create embeddings (OpenAI, without /v1)" : "Create embeddings (OpenAI)"
+    )
+
+  const health = HttpApiEndpoint.get("health", "/health", {
+    disableCodecs: true,
+    success: Schemas.HealthOk,
+    error: errors("tei", [...plain, "unhealthy"], [{ status: 503, body: Schemas.NotServing }])
+  }).annotate(OpenApi.Summary, "Liveness: 200 once the model is loaded and a worker answers")
+
+  const ready = HttpApiEndpoint.get("ready", "/ready", {
+    disableCodecs: true,
+    success: Schemas.QueueStatus("ready"),
+    error: errors("tei", plain, [
+      { status: 503, body: Schemas.NotServing },
+      { status: 503, body: Schemas.QueueStatus("saturated") }
+    ])
+  }).annotate(OpenApi.Summary, "Readiness: 200 when new work would be taken at once")
+
+  const info = HttpApiEndpoint.get("info", "/info", {
+    disableCodecs: true,
+    success: Schemas.Info,
+    error: errors("tei", [...ErrorResponses.commonKinds, ...ErrorResponses.authKinds])
+  }).annotate(OpenApi.Summary, "The model, the limits and the batching policies' current values")
+
+  const metrics = HttpApiEndpoint.get("metrics", "/metrics", {
+    disableCodecs: true,
+    success: text("text/plain; version=0.0.4; charset=utf-8", "Prometheus text exposition format"),
+    error: errors("tei", plain)
+  }).annotate(OpenApi.Summary, "Prometheus metrics of the engine, the model and HTTP")
+
+  const openapi = (identifier: "openapi" | "teiOpenapi", path: "/openapi.json" | "/api-doc/openapi.json") =>
+    HttpApiEndpoint.get(identifier, path, {
+      disableCodecs: true,
+      success: json("This OpenAPI 3.1 document"),
+      error: errors("tei", plain)
+    }).annotate(OpenApi.Summary, "This document")
+
+  const docs = HttpApiEndpoint.get("docs", "/docs", {
+    disableCodecs: true,
+    success: text("text/html; charset=utf-8", "Swagger UI, self-contained"),
+    error: errors("tei", plain)
+  }).annotate(OpenApi.Summary, "The API reference page (works offline)")
+
+  const dashboard = HttpApiEndpoint.get("dashboard", "/dashboard", {
+    disableCodecs: true,
+    success: text("text/html; charset=utf-8", "The dashboard page, self-contained"),
+    error: errors("tei", plain)
+  }).annotate(OpenApi.Summary, "Live charts of the last minutes (works offline)")
+
+  const feed = HttpApiEndpoint.get("feed", "/dashboard/feed", {
+    disableCodecs: true,
+    query: {
+      since: Schema.optionalKey(Schema.String.annotate({ description: "Unix seconds: only the samples after it" }))
+    },
+    success: Feed,
+    error: errors("tei", [...plain, "invalid_request"])
+  }).annotate(OpenApi.Summary, "The dashboard's samples, one per second")
+
+  const tei = HttpApiGroup.make("TEI").add(keyed(embed.annotate(OpenApi.Transform, acceptUnknownFields)))
+    .annotate(OpenApi.Description, "Hugging Face text-embeddings-inference routes")
+  const openai = HttpApiGroup.make("OpenAI").add(
+    keyed(embeddings("embeddings", "/v1/embeddings").annotate(OpenApi.Transform, acceptUnknownFields)),
+    keyed(embeddings("embeddingsAlias", "/embeddings").annotate(OpenApi.Transform, acceptUnknownFields))
+  ).annotate(OpenApi.Description, "OpenAI-compatible routes; errors in OpenAI's shape")
+  const operations = HttpApiGroup.make("Operations").add(health, ready, keyed(info), metrics)
+    .annotate(OpenApi.Description, "Probes and metrics (no API key needed, except /info)")
+  const documentation = HttpApiGroup.make("Documentation").add(
+    openapi("openapi", "/openapi.json"),
+    openapi("teiOpenapi", "/api-doc/openapi.json"),
+    docs
+  )
+  const live = HttpApiGroup.make("Dashboard").add(dashboard, feed)
+
+  return HttpApi.make("adabatch").add(tei, openai, operations, documentation, live)
+    .annotate(OpenApi.Title, "adabatch")
+    .annotate(OpenApi.Version, version)
+    .annotate(
+      OpenApi.Description,
+      "Adaptive dynamic-batching embedding server with TEI- and OpenAI-compatible routes. " +
+        "TEI routes answer errors as {error, error_type}, OpenAI routes as {error: {message, type, param, code}}."
+    )
+    .annotate(OpenApi.Transform, (spec) => finish(spec, options))
+}
+
+/**
+ * The API description of one server.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Api = ReturnType<typeof make>
+
+const apis = new Map<boolean, Api>()
+
+/**
+ * The API description for these options (built once per variant).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const api = (options: DocumentOptions): Api => {
+  let built = apis.get(options.auth)
+  if (built === undefined) {
+    built = make(options)
+    apis.set(options.auth, built)
+  }
+  return built
+}
+
+const documents = new Map<boolean, string>()
+
+/**
+ * The OpenAPI 3.1 document as JSON text (generated once per variant).
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
+export const documentJson = (options: DocumentOptions): string => {
+  let text = documents.get(options.auth)
+  if (text === undefined) {
+    text = JSON.stringify(OpenApi.fromApi(api(options)))
+    documents.set(options.auth, text)
+  }
+  return text
+}

@@ -1,0 +1,199 @@
+/**
+ * The response bodies and headers of the HTTP API, as Schemas. They describe what the handlers in
+ * `Api.ts` write (by hand, for speed) for the OpenAPI document; a test validates real responses
+ * against the document, so a handler that drifts from its Schema fails it.
+ *
+ * The request bodies are `Requests.TeiEmbedRequest` and `Requests.OpenAIEmbeddingRequest`, the
+ * Schemas the server decodes with.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+const Vector = Schema.Array(Schema.Finite)
+
+/**
+ * `POST /embed`: one vector per input, in input order.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TeiEmbedResponse = Schema.Array(Vector).annotate({
+  identifier: "EmbedResponse",
+  description: "One vector per input, in input order"
+})
+
+/**
+ * `POST /v1/embeddings`: OpenAI's embedding list.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const OpenAIEmbeddingResponse = Schema.Struct({
+  object: Schema.Literal("list"),
+  data: Schema.Array(Schema.Struct({
+    object: Schema.Literal("embedding"),
+    index: Count,
+    embedding: Schema.Union([
+      Vector,
+      Schema.String.annotate({ description: "little-endian float32 values, base64 (encoding_format: base64)" })
+    ])
+  })),
+  model: Schema.String,
+  usage: Schema.Struct({ prompt_tokens: Count, total_tokens: Count })
+}).annotate({ identifier: "OpenAIEmbeddingResponse" })
+
+const millis = (description: string) => Schema.String.annotate({ description: `${description}, whole ms` })
+
+/**
+ * The timing headers of an embedding response (as TEI sends them).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TimingHeaders = {
+  "x-total-time": millis("time from request start to response"),
+  "x-tokenization-time": millis("tokenization time"),
+  "x-queue-time": millis("time queued before a batch took the inputs"),
+  "x-inference-time": millis("model inference time"),
+  "x-compute-time": millis("time from submit to result"),
+  "x-compute-tokens": Schema.String.annotate({ description: "tokens computed (special tokens included)" }),
+  "x-compute-characters": Schema.String.annotate({ description: "characters of the inputs" })
+}
+
+/**
+ * `GET /health` when the model answers.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const HealthOk = Schema.Struct({ status: Schema.Literal("ok") })
+
+/**
+ * `GET /health` and `GET /ready` while the model loads or the server drains.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const NotServing = Schema.Struct({ status: Schema.Literals(["loading", "draining"]) }).annotate({
+  description: "The model is still loading, or the server is shutting down"
+})
+
+/**
+ * `GET /ready`: ready (200) or saturated (503), with the queue's depth and capacity.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const QueueStatus = (status: "ready" | "saturated") =>
+  Schema.Struct({ status: Schema.Literal(status), queued: Count, capacity: Count })
+
+const PolicyValues = Schema.Record(Schema.String, Schema.Union([Schema.Finite, Schema.String]))
+
+/**
+ * The engine's current values (`BatcherSnapshot`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const BatcherSnapshot = Schema.Struct({
+  queued: Count,
+  capacity: Count,
+  overflow: Schema.Literals(["reject", "backpressure"]),
+  workers: Count,
+  busyWorkers: Count,
+  maxBatchSize: Count,
+  maxBatchCost: Schema.NullOr(Schema.Finite).annotate({ description: "null: no cost budget" }),
+  maxWaitMs: Schema.Finite,
+  arrivalRate: Schema.Finite.annotate({ description: "recent arrivals, inputs per second" }),
+  accepting: Schema.Boolean,
+  saturated: Schema.Boolean,
+  policies: Schema.Struct({ batchSize: PolicyValues, wait: PolicyValues, queue: PolicyValues })
+}).annotate({ identifier: "BatcherSnapshot" })
+
+/**
+ * `GET /info`: the model, the limits, the batching configuration and the policies' current values.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Info = Schema.Struct({
+  model_id: Schema.String,
+  model_kind: Schema.Literals(["onnx", "echo"]),
+  model_path: Schema.NullOr(Schema.String),
+  dimension: Count,
+  max_input_length: Count,
+  pooling: Schema.Literals(["mean", "cls"]),
+  normalized: Schema.Boolean,
+  workers: Count,
+  intra_op_threads: Count,
+  max_batch_requests: Count,
+  max_batch_tokens: Count,
+  max_client_batch_size: Count,
+  max_concurrent_requests: Count,
+  payload_limit: Count,
+  auto_truncate: Schema.Boolean,
+  request_timeout_ms: Count,
+  run_timeout_ms: Count,
+  batching: Schema.Struct({
+    config: Schema.Struct({
+      batch_policy: Schema.Literals(["adaptive", "fixed"]),
+      max_batch_size: Count,
+      max_batch_tokens: Count,
+      target_latency_ms: Schema.NullOr(Schema.Finite),
+      wait_policy: Schema.Literals(["adaptive", "fixed", "none"]),
+      max_wait_ms: Schema.Finite,
+      queue_capacity: Count,
+      overflow: Schema.Literals(["reject", "backpressure"]),
+      shed_late: Schema.Boolean,
+      queue_dynamic: Schema.NullOr(Schema.Struct({ floor: Count, ceiling: Count })),
+      isolate_failures: Schema.Boolean,
+      drain_timeout_ms: Count
+    }),
+    current: BatcherSnapshot
+  })
+}).annotate({ identifier: "Info" })
+
+/** One of `values` (a single value is a plain literal rather than a union of one). */
+const oneOf = (values: ReadonlyArray<string>) =>
+  values.length === 1 ? Schema.Literal(values[0]!) : Schema.Literals(values)
+
+/**
+ * A TEI error body, `{"error", "error_type"}`, with the `error_type` values one status can carry.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TeiError = (errorTypes: ReadonlyArray<string>) =>
+  Schema.Struct({ error: Schema.String, error_type: oneOf(errorTypes) })
+
+/**
+ * An OpenAI error body, `{"error": {"message", "type", "param", "code"}}`, with the `type` and
+ * `code` values one status can carry.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const OpenAIError = (types: ReadonlyArray<string>, codes: ReadonlyArray<string>) =>
+  Schema.Struct({
+    error: Schema.Struct({
+      message: Schema.String,
+      type: oneOf(types),
+      param: Schema.NullOr(Schema.String).annotate({ description: "the request field at fault" }),
+      code: oneOf(codes)
+    })
+  })
+
+/**
+ * The headers an error response may carry.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ErrorHeaders = {
+  "retry-after": Schema.optionalKey(Schema.String.annotate({ description: "whole seconds to wait before retrying" })),
+  "retry-after-ms": Schema.optionalKey(Schema.String.annotate({ description: "ms to wait before retrying" })),
+  "www-authenticate": Schema.optionalKey(Schema.String.annotate({ description: "Bearer (401)" }))
+}
