@@ -107,9 +107,9 @@ const bounded = <A>(effect: Effect.Effect<A>) =>
  * turn while it is busy, so under load several connected clients can still wait in the accept
  * backlog: they are accepted (and answered 503) before the listener closes, since closing it would
  * reset them; meanwhile answers keep their connections open, so clients that were told to
- * reconnect stop doing so and the backlog empties. Open connections are then closed one by one once each is quiet
- * (`OpenConnections.closeGracefully`): requests still arriving on them are answered 503 with
- * `Connection: close`.
+ * reconnect stop doing so and the backlog empties (at most half the grace). Open connections are
+ * then closed one by one once each is quiet (`OpenConnections.closeGracefully`): requests still
+ * arriving on them are answered 503 with `Connection: close`. Both steps share one grace of 5 s.
  */
 const closeConnections = (node: Http.Server, state: ServerState, connections: OpenConnections.OpenConnections) =>
   Effect.gen(function*() {
@@ -118,15 +118,16 @@ const closeConnections = (node: Http.Server, state: ServerState, connections: Op
     // Answers keep their connection open for a moment, so clients stop reconnecting and the accept
     // backlog empties: the listener closes once no connection has arrived for a while.
     state.holdConnections = true
+    const deadline = performance.now() + Duration.toMillis(closeGrace)
     yield* OpenConnections.awaitNoArrivals(connections, {
       quietMs: Duration.toMillis(quietBeforeListenerClose),
-      graceMs: Duration.toMillis(closeGrace)
+      graceMs: Duration.toMillis(closeGrace) / 2
     })
     if (node.listening) Net.Server.prototype.close.call(node)
     state.holdConnections = false
     yield* OpenConnections.closeGracefully(connections, {
       quietMs: Duration.toMillis(quietBeforeClose),
-      graceMs: Duration.toMillis(closeGrace)
+      graceMs: Math.max(0, deadline - performance.now())
     })
   })
 
