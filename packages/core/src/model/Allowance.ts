@@ -84,7 +84,8 @@ interface Mount {
 }
 
 /** Octal escapes of mountinfo paths (`\040` for a space). */
-const unescape = (path: string) => path.replace(/\\([0-7]{3})/g, (_, code: string) => String.fromCharCode(parseInt(code, 8)))
+const unescape = (path: string) =>
+  path.replace(/\\([0-7]{3})/g, (_, code: string) => String.fromCharCode(parseInt(code, 8)))
 
 /**
  * Parses `/proc/self/mountinfo` lines: `id parent major:minor root mountpoint options

@@ -33,7 +33,14 @@ const Key = Schema.Struct({
   session: Schema.String
 })
 
-const keyFields: ReadonlyArray<keyof Key> = ["method", "modelSha256", "cpuModel", "usableCores", "onnxruntime", "session"]
+const keyFields: ReadonlyArray<keyof Key> = [
+  "method",
+  "modelSha256",
+  "cpuModel",
+  "usableCores",
+  "onnxruntime",
+  "session"
+]
 
 /**
  * What a calibration's figures depend on.

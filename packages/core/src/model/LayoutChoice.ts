@@ -179,7 +179,9 @@ export const choose = (figures: ReadonlyArray<Figures>, options: ChoiceOptions):
       judged.push({
         ...f,
         score: 0,
-        excluded: `memory: ${f.workers} x ${fixed(per, 0)} MiB > ${fixed((options.memoryBudgetBytes ?? 0) / MiB, 0)} MiB`
+        excluded: `memory: ${f.workers} x ${fixed(per, 0)} MiB > ${
+          fixed((options.memoryBudgetBytes ?? 0) / MiB, 0)
+        } MiB`
       })
       continue
     }
@@ -200,11 +202,19 @@ export const choose = (figures: ReadonlyArray<Figures>, options: ChoiceOptions):
   }
   // the fastest-idle candidate always competes, so `chosen` is set; keep the type checker sure
   const winner = chosen ?? judged.find((j) => j.workers === fewest)!
-  return { workers: winner.workers, threads: winner.threads, candidates: judged, reason: reasonFor(winner, judged, tolerance) }
+  return {
+    workers: winner.workers,
+    threads: winner.threads,
+    candidates: judged,
+    reason: reasonFor(winner, judged, tolerance)
+  }
 }
 
 const reasonFor = (winner: Judged, judged: ReadonlyArray<Judged>, tolerance: number): string => {
-  const fastest = judged.filter((j) => !j.excluded?.startsWith("memory")).reduce((a, b) => (b.idleMs < a.idleMs ? b : a))
+  const fastest = judged.filter((j) => !j.excluded?.startsWith("memory")).reduce((
+    a,
+    b
+  ) => (b.idleMs < a.idleMs ? b : a))
   const competing = judged.filter((j) => j.excluded === undefined)
   const parts = [
     `${label(winner)}: highest throughput (short ${rate(winner.shortItemsPerSecond)} items/s, long ` +

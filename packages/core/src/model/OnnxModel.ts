@@ -10,14 +10,15 @@
  * @since 0.1.0
  */
 import { Duration, Effect, Layer, Metric, type Scope } from "effect"
+import type * as Allowance from "./Allowance.js"
 import { EmbeddingModel, type Encoded, type ModelInfo } from "./EmbeddingModel.js"
 import * as ModelDirectory from "./ModelDirectory.js"
 import { ModelLoadError } from "./ModelError.js"
 import * as ModelMetrics from "./ModelMetrics.js"
 import * as ModelTesting from "./ModelTesting.js"
 import * as ModelTokenizer from "./ModelTokenizer.js"
-import * as WorkerPool from "./WorkerPool.js"
 import * as WorkerLayout from "./WorkerLayout.js"
+import * as WorkerPool from "./WorkerPool.js"
 import type { Spinning, WorkerSessionOptions } from "./WorkerProtocol.js"
 
 /**
@@ -40,6 +41,8 @@ export interface OnnxModelOptions {
   readonly recalibrate?: boolean | undefined
   /** Overrides of the calibration's time budget (tests). */
   readonly calibration?: WorkerLayout.ResolveOptions["settings"]
+  /** The CPU and memory the layout may use (default: the process's, `Allowance.read()`). */
+  readonly allowance?: Allowance.Allowance | undefined
   /** onnxruntime graph optimisations (default `"all"`). */
   readonly graphOptimizationLevel?: WorkerSessionOptions["graphOptimizationLevel"] | undefined
   /**
@@ -131,7 +134,8 @@ export const make = (
       sessionKey: `opt=${session.graphOptimizationLevel},spinning=${session.spinning}`,
       cacheDir: options.cacheDir,
       recalibrate: options.recalibrate,
-      settings: options.calibration
+      settings: options.calibration,
+      allowance: options.allowance
     })
     const workers = layout.workers
     const intraOpNumThreads = layout.threads

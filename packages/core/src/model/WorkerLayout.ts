@@ -23,11 +23,11 @@ import * as Allowance from "./Allowance.js"
 import { resolveCacheRoot } from "./builtin/BuiltinModel.js"
 import { englishSentences } from "./builtin/englishSentences.js"
 import type { Encoded } from "./EmbeddingModel.js"
-import type { ModelLoadError } from "./ModelError.js"
 import * as LayoutCache from "./LayoutCache.js"
 import * as LayoutCalibration from "./LayoutCalibration.js"
 import type { Layout } from "./LayoutChoice.js"
 import * as LayoutChoice from "./LayoutChoice.js"
+import type { ModelLoadError } from "./ModelError.js"
 import * as ModelTokenizer from "./ModelTokenizer.js"
 
 /**
@@ -75,7 +75,9 @@ export interface ResolveOptions {
   /** Measure again even when a cached calibration exists. */
   readonly recalibrate?: boolean | undefined
   /** Overrides of the calibration's time budget (tests). */
-  readonly settings?: Partial<Pick<LayoutCalibration.CalibrationSettings, "windowMs" | "idleRuns" | "idleGapMs">> | undefined
+  readonly settings?:
+    | Partial<Pick<LayoutCalibration.CalibrationSettings, "windowMs" | "idleRuns" | "idleGapMs">>
+    | undefined
   /** The process's allowance (default: `Allowance.read()`). */
   readonly allowance?: Allowance.Allowance | undefined
 }
@@ -213,7 +215,9 @@ const calibrated = (options: ResolveOptions, allowance: Allowance.Allowance) =>
     } else {
       const layouts = LayoutChoice.candidates(allowance.usableCores)
       yield* Effect.logInfo(
-        `calibrating the worker layout on ${allowance.usableCores} usable cores: ${layouts.map(LayoutChoice.label).join(", ")}`
+        `calibrating the worker layout on ${allowance.usableCores} usable cores: ${
+          layouts.map(LayoutChoice.label).join(", ")
+        }`
       )
       const calibration = yield* LayoutCalibration.calibrate({
         layouts,
@@ -231,7 +235,10 @@ const calibrated = (options: ResolveOptions, allowance: Allowance.Allowance) =>
       yield* LayoutCache.write(cacheRoot, entry)
     }
     const c = entry.calibration
-    const choice = LayoutChoice.choose(c.figures, { memoryBudgetBytes: budget, memoryPerWorkerBytes: c.memoryPerWorkerBytes })
+    const choice = LayoutChoice.choose(c.figures, {
+      memoryBudgetBytes: budget,
+      memoryPerWorkerBytes: c.memoryPerWorkerBytes
+    })
     const skipped = c.skipped.length === 0
       ? ""
       : `; not measured (memory): ${c.skipped.map(LayoutChoice.label).join(", ")}`
