@@ -4,27 +4,33 @@
  * @since 0.1.0
  */
 import {
+  Allowance,
   Batcher,
   BatchSizePolicy,
   BuiltinModel,
   Embedder,
   EmbeddingModel,
+  LayoutChoice,
   ModelError,
   ModelSource,
   QueuePolicy,
-  WaitPolicy
+  WaitPolicy,
+  type WorkerLayout
 } from "@adabatch/core"
 import { Engine, ServerConfig } from "@adabatch/server"
 import { Context, Effect, Layer, type Scope } from "effect"
-import * as Os from "node:os"
 
 export {
+  /** @since 0.1.0 */
+  Allowance,
   /** @since 0.1.0 */
   Batcher,
   /** @since 0.1.0 */
   BatchSizePolicy,
   /** @since 0.1.0 */
   Engine,
+  /** @since 0.1.0 */
+  LayoutChoice,
   /** @since 0.1.0 */
   QueuePolicy,
   /** @since 0.1.0 */
@@ -81,12 +87,18 @@ export const ensureBuiltinModel = (name: "default" | "tiny"): Effect.Effect<stri
 export const englishSentences: ReadonlyArray<string> = BuiltinModel.englishSentences
 
 /**
- * Cores available to this process.
+ * @since 0.1.0
+ * @category models
+ */
+export type LayoutReport = WorkerLayout.LayoutReport
+
+/**
+ * Cores this process may keep busy (its CPU affinity and cgroup quota).
  *
  * @since 0.1.0
  * @category utils
  */
-export const availableCores = (): number => Os.availableParallelism()
+export const availableCores = (): number => Allowance.usableCores()
 
 /**
  * Builds the model the server configuration names (in the current scope).
@@ -96,9 +108,11 @@ export const availableCores = (): number => Os.availableParallelism()
  */
 export const modelFor = (options: {
   readonly model: string
-  readonly workers?: number | undefined
-  readonly intraOpNumThreads?: number | undefined
+  readonly workers?: number | "auto" | undefined
+  readonly intraOpNumThreads?: number | "auto" | undefined
   readonly reuseInputBuffers?: boolean | undefined
+  readonly recalibrate?: boolean | undefined
+  readonly cacheDir?: string | undefined
 }): Effect.Effect<EmbeddingModelService, ModelLoadError, Scope.Scope> =>
   Layer.build(ModelSource.layer(options)).pipe(
     Effect.map((context) => Context.get(context, EmbeddingModel.EmbeddingModel))

@@ -13,7 +13,7 @@ import { type InputKind, inputKinds } from "./Inputs.js"
  * @since 0.1.0
  * @category constants
  */
-export const scenarios = ["model", "transport", "engine", "original", "systems", "load", "memory"] as const
+export const scenarios = ["model", "transport", "engine", "original", "systems", "load", "memory", "layout"] as const
 
 /**
  * A scenario name.
@@ -64,6 +64,8 @@ export interface BenchOptions {
   readonly model: string
   readonly workers: number | undefined
   readonly intraOpNumThreads: number | undefined
+  /** Layouts of the layout scenario (default: the candidates of the usable cores). */
+  readonly layouts: ReadonlyArray<{ readonly workers: number; readonly threads: number }> | undefined
   /** Sequence lengths of the model ceiling curve. */
   readonly seqs: ReadonlyArray<number>
   /** Batch sizes of the model ceiling curve. */
@@ -116,6 +118,7 @@ const presets: Readonly<
       | "model"
       | "workers"
       | "intraOpNumThreads"
+      | "layouts"
       | "seed"
       | "out"
       | "docs"
@@ -192,6 +195,8 @@ Selection:
   --model NAME|DIR     default (MiniLM-L6-shaped, random weights), tiny, or a model directory
   --workers N          model worker threads (default: the model layer's default)
   --threads N          intra-op threads per worker (default: the model layer's default)
+  --layouts LIST       workers x threads of the layout scenario, e.g. 1x2,2x1 (default: every layout
+                       w x cores/w of the usable cores, as the start-up calibration measures them)
   --seq LIST           sequence lengths of the model ceiling curve (e.g. 16,128)
   --batches LIST       batch sizes of the model ceiling curve (e.g. 1,4,8,16,32,64)
   --inputs LIST        input sets of the systems comparison: short (~16 tokens), long (~128), mix (English text)
@@ -247,6 +252,16 @@ const integer = (name: string, raw: string | undefined, min: number): number | u
   return n
 }
 
+const layout = (text: string): { readonly workers: number; readonly threads: number } => {
+  const match = /^(\d+)x(\d+)$/.exec(text)
+  const workers = Number(match?.[1])
+  const threads = Number(match?.[2])
+  if (match === null || workers < 1 || threads < 1) {
+    throw new OptionsError({ reason: `--layouts: ${JSON.stringify(text)} is not <workers>x<threads>, e.g. 2x1` })
+  }
+  return { workers, threads }
+}
+
 /**
  * Parses command-line arguments (without the node and script paths). A `--` anywhere is ignored,
  * so `pnpm bench -- --full` and `pnpm bench --full` mean the same.
@@ -269,6 +284,7 @@ export const parse = (argv: ReadonlyArray<string>): BenchOptions => {
         model: { type: "string" },
         workers: { type: "string" },
         threads: { type: "string" },
+        layouts: { type: "string" },
         seq: { type: "string" },
         batches: { type: "string" },
         inputs: { type: "string" },
@@ -321,6 +337,7 @@ export const parse = (argv: ReadonlyArray<string>): BenchOptions => {
     model,
     workers: integer("workers", values.workers, 1),
     intraOpNumThreads: integer("threads", values.threads, 1),
+    layouts: list("layouts", values.layouts)?.map(layout),
     seqs: numbers("seq", values.seq, 1) ?? base.seqs,
     batches: numbers("batches", values.batches, 1) ?? base.batches,
     inputs: oneOf("inputs", values.inputs, inputKinds) ?? base.inputs,

@@ -6,6 +6,7 @@
  */
 import type { TopLevelSpec } from "vega-lite"
 import * as Charts from "./Charts.js"
+import * as LayoutReport from "./LayoutReport.js"
 import * as Machine from "./Machine.js"
 import type { Results } from "./Results.js"
 import { originalFigures } from "./scenarios/OriginalScenario.js"
@@ -591,6 +592,8 @@ export const make = (results: Results, chartDir = "."): Report => {
     ))
     md.push("")
   }
+
+  md.push(...LayoutReport.section(results))
 
   md.push("## Not measured here")
   md.push("")

@@ -6,6 +6,7 @@
 import type { Machine } from "./Machine.js"
 import type { BenchOptions } from "./Options.js"
 import type { EngineResult } from "./scenarios/EngineScenario.js"
+import type { LayoutResult } from "./scenarios/LayoutScenario.js"
 import type { LoadResult } from "./scenarios/LoadScenario.js"
 import type { MemoryResult } from "./scenarios/MemoryScenario.js"
 import type { ModelResult } from "./scenarios/ModelScenario.js"
@@ -50,6 +51,7 @@ export interface Results {
     systems?: SystemsResult | undefined
     load?: LoadResult | undefined
     memory?: MemoryResult | undefined
+    layout?: LayoutResult | undefined
   }
   /** Scenarios that failed, with the error; the others still ran. */
   readonly failures: Array<{ readonly scenario: string; readonly message: string }>

@@ -16,6 +16,7 @@ import * as Progress from "./Progress.js"
 import * as Report from "./Report.js"
 import type { Results } from "./Results.js"
 import * as EngineScenario from "./scenarios/EngineScenario.js"
+import * as LayoutScenario from "./scenarios/LayoutScenario.js"
 import * as LoadScenario from "./scenarios/LoadScenario.js"
 import * as MemoryScenario from "./scenarios/MemoryScenario.js"
 import * as ModelScenario from "./scenarios/ModelScenario.js"
@@ -49,6 +50,8 @@ const planned = (env: Env.Env, scenario: Scenario): number => {
       return LoadScenario.plannedSeconds(env)
     case "memory":
       return MemoryScenario.plannedSeconds(env)
+    case "layout":
+      return LayoutScenario.plannedSeconds(env)
   }
 }
 
@@ -103,6 +106,9 @@ export const run = (options: BenchOptions, progress: Progress.Progress): Effect.
           break
         case "memory":
           scenarios.memory = yield* attempt(scenario, MemoryScenario.run(env))
+          break
+        case "layout":
+          scenarios.layout = yield* attempt(scenario, LayoutScenario.run(env))
           break
       }
     }

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as LayoutReport from "./LayoutReport.js"
 import type { Results } from "./Results.js"
 import * as Stats from "./Stats.js"
 
@@ -247,5 +248,6 @@ export const headlines = (results: Results): Array<Headline> => {
       how: "sequential requests over HTTP"
     })
   }
+  out.push(...LayoutReport.headlines(results))
   return out
 }

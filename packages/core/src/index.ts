@@ -46,6 +46,16 @@ export * as ModelMetrics from "./model/ModelMetrics.js"
 export * as InputBuffers from "./model/InputBuffers.js"
 /** @since 0.1.0 */
 export * as WorkerPool from "./model/WorkerPool.js"
+/** The process's real CPU and memory allowance (affinity, cgroup quota and limits). @since 0.1.0 */
+export * as Allowance from "./model/Allowance.js"
+/** Worker layouts: candidates and the rule that picks one. @since 0.1.0 */
+export * as LayoutChoice from "./model/LayoutChoice.js"
+/** Measuring worker layouts on the model and machine. @since 0.1.0 */
+export * as LayoutCalibration from "./model/LayoutCalibration.js"
+/** The layout calibration's on-disk cache. @since 0.1.0 */
+export * as LayoutCache from "./model/LayoutCache.js"
+/** Deciding workers x threads: configured, from the usable cores, or calibrated. @since 0.1.0 */
+export * as WorkerLayout from "./model/WorkerLayout.js"
 /** Test and fault-injection hooks for the model workers (crash a worker, read restarts). @since 0.1.0 */
 export * as ModelTesting from "./model/ModelTesting.js"
 /** The generated built-in models (`default`: MiniLM-L6-shaped, `tiny`) and the English corpus. @since 0.1.0 */

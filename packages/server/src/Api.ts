@@ -31,6 +31,7 @@ import * as Dashboard from "./dashboard/Routes.js"
 import * as Encoding from "./Encoding.js"
 import * as Engine from "./Engine.js"
 import * as HttpMetrics from "./HttpMetrics.js"
+import * as LayoutView from "./LayoutView.js"
 import * as Requests from "./Requests.js"
 import type { ServerConfig } from "./ServerConfig.js"
 import type { ServerState } from "./ServerState.js"
@@ -417,6 +418,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
         normalized: model.normalize,
         workers: model.workers,
         intra_op_threads: model.intraOpNumThreads,
+        layout: LayoutView.toJson(model.layout),
         max_batch_requests: config.maxBatchSize,
         max_batch_tokens: config.maxBatchTokens,
         max_client_batch_size: config.maxClientBatch,

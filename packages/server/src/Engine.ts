@@ -20,8 +20,9 @@ import type { ServerConfig } from "./ServerConfig.js"
 export const runTimeoutMs = (config: ServerConfig): number => config.runTimeoutMs ?? config.requestTimeoutMs + 1000
 
 /**
- * The `ModelSource` options the configuration gives: the model, its workers and threads, and the
- * run timeout, so a hung batch fails and its worker is replaced instead of holding it forever.
+ * The `ModelSource` options the configuration gives: the model, its workers and threads (`auto`
+ * unless set: with both `auto`, a calibrated layout), and the run timeout, so a hung batch fails
+ * and its worker is replaced instead of holding it forever.
  *
  * @since 0.1.0
  * @category options
@@ -29,8 +30,9 @@ export const runTimeoutMs = (config: ServerConfig): number => config.runTimeoutM
 export const modelOptions = (config: ServerConfig): ModelSource.ModelSourceOptions => ({
   model: config.model,
   echoDimension: config.echoDimension,
-  workers: config.workers,
-  intraOpNumThreads: config.threads,
+  workers: config.workers ?? "auto",
+  intraOpNumThreads: config.threads ?? "auto",
+  recalibrate: config.recalibrate,
   runTimeout: Duration.millis(runTimeoutMs(config))
 })
 

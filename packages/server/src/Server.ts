@@ -36,6 +36,7 @@ import * as Net from "node:net"
 import * as Api from "./Api.js"
 import * as DashboardFeed from "./dashboard/Feed.js"
 import * as Engine from "./Engine.js"
+import * as LayoutView from "./LayoutView.js"
 import * as OpenConnections from "./OpenConnections.js"
 import type { ServerConfig } from "./ServerConfig.js"
 import { ServerState } from "./ServerState.js"
@@ -205,7 +206,7 @@ export const make = (
     if (options.logReady !== false) {
       yield* Effect.logInfo(
         `adabatch ready on ${url}: model ${model.id} (${model.kind}, dimension ${model.dimension}, ` +
-          `max length ${model.maxLength}, workers ${model.workers}, threads ${model.intraOpNumThreads}); ` +
+          `max length ${model.maxLength}, ${LayoutView.summary(model)}); ` +
           `batching ${config.batchPolicy} <= ${config.maxBatchSize} inputs / ${config.maxBatchTokens} tokens, ` +
           `wait ${config.waitPolicy} <= ${config.maxWaitMs} ms, queue ${config.queueCapacity} (${config.overflow})`
       )

@@ -60,10 +60,15 @@ export interface ServerConfig {
   readonly queueDynamic: QueueDynamic | undefined
   /** Vector dimension of the `echo` model; `undefined`: the model's default (384). Ignored for ONNX models. */
   readonly echoDimension: number | undefined
-  /** Inference worker threads; `undefined`: the model's default. */
+  /**
+   * Inference worker threads; `undefined` (`auto`): usable cores / threads, or, with `threads` also
+   * `auto`, the layout a calibration of the model on this machine picks (cached).
+   */
   readonly workers: number | undefined
-  /** Intra-op threads per ONNX session; `undefined`: the model's default. */
+  /** Intra-op threads per ONNX session; `undefined` (`auto`): usable cores / workers, or calibrated. */
   readonly threads: number | undefined
+  /** Calibrate the worker layout again at start-up even when a cached calibration exists (default false). */
+  readonly recalibrate: boolean
   /** Time budget of one request, queueing included, in ms (default 30000). */
   readonly requestTimeoutMs: number
   /**
@@ -113,6 +118,7 @@ export const defaults: ServerConfig = {
   echoDimension: undefined,
   workers: undefined,
   threads: undefined,
+  recalibrate: false,
   requestTimeoutMs: 30_000,
   runTimeoutMs: undefined,
   drainTimeoutMs: 10_000,
@@ -356,7 +362,10 @@ export const settings: ReadonlyArray<Setting> = [
     "ADABATCH_WORKERS",
     "<int|auto>",
     optionalInt(1, 64),
-    "Inference worker threads (batches computed at the same time).",
+    "Inference worker threads (batches computed at the same time). auto: usable cores / threads; with threads " +
+      "also auto, the layout (workers x threads) a short calibration of the model on this machine picks: the " +
+      "highest throughput whose idle latency is within 1.5x of the fastest layout's, cached per model, CPU, usable " +
+      "cores and onnxruntime version. Usable cores: the CPU affinity and the cgroup quota.",
     { shownDefault: "auto" }
   ),
   setting(
@@ -364,8 +373,17 @@ export const settings: ReadonlyArray<Setting> = [
     "ADABATCH_THREADS",
     "<int|auto>",
     optionalInt(1, 256),
-    "Intra-op threads per ONNX session.",
+    "Intra-op threads per ONNX session. auto: usable cores / workers, or calibrated (see --workers).",
     { shownDefault: "auto" }
+  ),
+  setting(
+    "recalibrate",
+    "ADABATCH_RECALIBRATE",
+    "<bool>",
+    boolean,
+    "Calibrate the worker layout again at start-up even when a cached calibration exists (with workers and " +
+      "threads auto; the cache is under ADABATCH_CACHE_DIR).",
+    { boolean: true }
   ),
   setting(
     "requestTimeoutMs",

@@ -18,6 +18,8 @@ export * as Engine from "./Engine.js"
 /** @since 0.1.0 */
 export * as HttpMetrics from "./HttpMetrics.js"
 /** @since 0.1.0 */
+export * as LayoutView from "./LayoutView.js"
+/** @since 0.1.0 */
 export * as Requests from "./Requests.js"
 /** @since 0.1.0 */
 export * as Server from "./Server.js"

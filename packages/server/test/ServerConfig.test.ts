@@ -45,6 +45,7 @@ describe("ServerConfig", () => {
       ADABATCH_ECHO_DIMENSION: "32",
       ADABATCH_WORKERS: "2",
       ADABATCH_THREADS: "1",
+      ADABATCH_RECALIBRATE: "true",
       ADABATCH_REQUEST_TIMEOUT_MS: "1500",
       ADABATCH_RUN_TIMEOUT_MS: "4000",
       ADABATCH_MAX_CONCURRENT_REQUESTS: "64",
@@ -72,6 +73,7 @@ describe("ServerConfig", () => {
       echoDimension: 32,
       workers: 2,
       threads: 1,
+      recalibrate: true,
       requestTimeoutMs: 1500,
       runTimeoutMs: 4000,
       maxConcurrentRequests: 64,
@@ -105,6 +107,14 @@ describe("ServerConfig", () => {
     expect(config.port).toBe(8080)
     expect(config.workers).toBeUndefined()
     expect(config.threads).toBeUndefined()
+    // both auto: the model calibrates its layout; --recalibrate forces a new calibration
+    expect(Engine.modelOptions(config)).toMatchObject({
+      workers: "auto",
+      intraOpNumThreads: "auto",
+      recalibrate: false
+    })
+    expect(Engine.modelOptions(serve({}, ["--recalibrate"])).recalibrate).toBe(true)
+    expect(Engine.modelOptions(serve({ ADABATCH_WORKERS: "3" })).workers).toBe(3)
   })
 
   it("gives batches the request timeout + 1 s as their run timeout unless one is set", () => {

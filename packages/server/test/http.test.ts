@@ -185,6 +185,8 @@ describe("probes", () => {
       payload_limit: 64 * 1024,
       max_batch_requests: 32,
       max_batch_tokens: 16384,
+      // the echo model has no inference workers to lay out
+      layout: null,
       batching: {
         config: { batch_policy: "adaptive", wait_policy: "adaptive", overflow: "reject", queue_capacity: 1024 },
         current: { capacity: 1024, overflow: "reject", accepting: true }

@@ -1,6 +1,8 @@
 /**
  * The server on a real ONNX model (the built-in `tiny` model, inference in worker threads).
  */
+import { Allowance, LayoutChoice } from "@adabatch/core"
+import { LayoutView } from "@adabatch/server"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import OpenAI from "openai"
 import { embed, get, type Handle, post, start } from "./helpers.js"
@@ -23,6 +25,31 @@ describe("tiny ONNX model", () => {
     expect(info.json.model_path).toMatch(/tiny/)
     expect((await get(server, "/health")).json).toEqual({ status: "ok" })
     expect((await get(server, "/ready")).status).toBe(200)
+  })
+
+  it("says which worker layout it chose (workers and threads auto), from which measured candidates, and why", async () => {
+    const info = (await get(server, "/info")).json
+    const layout = info.layout
+    expect(["calibrated", "cached"]).toContain(layout.source)
+    const cores = Allowance.usableCores()
+    expect(layout.usable_cores).toBe(cores)
+    const measured = layout.candidates.map((c: LayoutChoice.Layout) => LayoutChoice.label(c))
+    const skipped = layout.skipped.map((c: LayoutChoice.Layout) => LayoutChoice.label(c))
+    expect([...measured, ...skipped].sort()).toEqual(LayoutChoice.candidates(cores).map(LayoutChoice.label).sort())
+    const chosen = layout.candidates.find((c: LayoutChoice.Layout) =>
+      c.workers === info.workers && c.threads === info.intra_op_threads
+    )
+    expect(chosen).toMatchObject({ excluded: null })
+    expect(chosen.short_items_per_second).toBeGreaterThan(0)
+    expect(chosen.long_items_per_second).toBeGreaterThan(0)
+    expect(chosen.idle_ms).toBeGreaterThan(0)
+    expect(layout.reason).toMatch(new RegExp(`^${info.workers} x ${info.intra_op_threads}: highest throughput`))
+    expect(layout.memory_per_worker_mib).toBeGreaterThan(0)
+    // the ready line says the same
+    const line = LayoutView.summary(server.model)
+    expect(line).toContain(`workers ${info.workers}, threads ${info.intra_op_threads} (${layout.source} on ${cores}`)
+    expect(line).toContain(layout.reason)
+    for (const m of measured) expect(line).toContain(`${m}: short `)
   })
 
   it("gives the same vectors on /embed and through the openai client (float and base64)", async () => {

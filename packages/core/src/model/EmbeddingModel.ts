@@ -15,6 +15,7 @@
  */
 import { Context, type Effect } from "effect"
 import type { InferenceFailed, InputTooLong, TokenizationFailed } from "./ModelError.js"
+import type { LayoutReport } from "./WorkerLayout.js"
 
 /**
  * What a loaded model is.
@@ -40,6 +41,8 @@ export interface ModelInfo {
   /** Worker threads running inference, and intra-op threads per session. */
   readonly workers: number
   readonly intraOpNumThreads: number
+  /** How `workers` x `intraOpNumThreads` was decided (ONNX models; see `WorkerLayout`). */
+  readonly layout?: LayoutReport | undefined
 }
 
 /**

@@ -31,10 +31,17 @@ export interface ModelSourceOptions {
    * and transport without the cost of writing 384 floats per input.
    */
   readonly echoDimension?: number | undefined
-  /** Worker threads (ONNX models; default 1). */
-  readonly workers?: number | undefined
-  /** Intra-op threads per worker (ONNX models; default: available cores / workers). */
-  readonly intraOpNumThreads?: number | undefined
+  /**
+   * Worker threads (ONNX models; default 1). `"auto"`: usable cores / threads, or, with
+   * `intraOpNumThreads` also `"auto"`, a calibrated layout (see `WorkerLayout`).
+   */
+  readonly workers?: number | "auto" | undefined
+  /** Intra-op threads per worker (ONNX models; default and `"auto"`: usable cores / workers). */
+  readonly intraOpNumThreads?: number | "auto" | undefined
+  /** Calibrate the worker layout again even when a cached calibration exists (ONNX models). */
+  readonly recalibrate?: boolean | undefined
+  /** Overrides of the layout calibration's time budget (tests). */
+  readonly calibration?: OnnxModel.OnnxModelOptions["calibration"]
   /** When onnxruntime's threads spin-wait (ONNX models; default `"run"`; see `WorkerProtocol.Spinning`). */
   readonly spinning?: Spinning | undefined
   /** Reuse int64 input buffers across batches (ONNX models; default true). */
@@ -43,7 +50,10 @@ export interface ModelSourceOptions {
   readonly runTimeout?: Duration.Input | undefined
   /** Poison-input fault injection for reliability tests. */
   readonly faults?: FaultInjection | undefined
-  /** Cache root of the built-in models (default: `ADABATCH_CACHE_DIR`, else `packages/core/.cache`). */
+  /**
+   * Cache root of the built-in models and the layout calibration (default: `ADABATCH_CACHE_DIR`,
+   * else `packages/core/.cache`).
+   */
   readonly cacheDir?: string | undefined
 }
 
@@ -84,7 +94,10 @@ export const make = (
       spinning: options.spinning,
       reuseInputBuffers: options.reuseInputBuffers,
       runTimeout: options.runTimeout,
-      faults: options.faults
+      faults: options.faults,
+      cacheDir: options.cacheDir,
+      recalibrate: options.recalibrate,
+      calibration: options.calibration
     }))
 }
 

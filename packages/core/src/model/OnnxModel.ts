@@ -10,13 +10,14 @@
  * @since 0.1.0
  */
 import { Duration, Effect, Layer, Metric, type Scope } from "effect"
-import { availableParallelism } from "node:os"
+import type * as Allowance from "./Allowance.js"
 import { EmbeddingModel, type Encoded, type ModelInfo } from "./EmbeddingModel.js"
 import * as ModelDirectory from "./ModelDirectory.js"
 import { ModelLoadError } from "./ModelError.js"
 import * as ModelMetrics from "./ModelMetrics.js"
 import * as ModelTesting from "./ModelTesting.js"
 import * as ModelTokenizer from "./ModelTokenizer.js"
+import * as WorkerLayout from "./WorkerLayout.js"
 import * as WorkerPool from "./WorkerPool.js"
 import type { Spinning, WorkerSessionOptions } from "./WorkerProtocol.js"
 
@@ -27,10 +28,21 @@ import type { Spinning, WorkerSessionOptions } from "./WorkerProtocol.js"
 export interface OnnxModelOptions {
   /** The model directory. */
   readonly dir: string
-  /** Worker threads, each with its own session (default 1). */
-  readonly workers?: number | undefined
-  /** Intra-op threads per session (default: available cores / workers, at least 1). */
-  readonly intraOpNumThreads?: number | undefined
+  /**
+   * Worker threads, each with its own session (default 1). `"auto"`: usable cores / threads, or,
+   * with `intraOpNumThreads` also `"auto"`, a calibrated layout (see `WorkerLayout`).
+   */
+  readonly workers?: number | "auto" | undefined
+  /** Intra-op threads per session (default and `"auto"`: usable cores / workers, at least 1). */
+  readonly intraOpNumThreads?: number | "auto" | undefined
+  /** Cache root of the layout calibration (default: `ADABATCH_CACHE_DIR`, else `packages/core/.cache`). */
+  readonly cacheDir?: string | undefined
+  /** Calibrate the layout again even when a cached calibration exists. */
+  readonly recalibrate?: boolean | undefined
+  /** Overrides of the calibration's time budget (tests). */
+  readonly calibration?: WorkerLayout.ResolveOptions["settings"]
+  /** The CPU and memory the layout may use (default: the process's, `Allowance.read()`). */
+  readonly allowance?: Allowance.Allowance | undefined
   /** onnxruntime graph optimisations (default `"all"`). */
   readonly graphOptimizationLevel?: WorkerSessionOptions["graphOptimizationLevel"] | undefined
   /**
@@ -52,12 +64,36 @@ export interface OnnxModelOptions {
   readonly faults?: WorkerPool.FaultInjection | undefined
 }
 
-const positiveInt = (dir: string, name: string, value: number | undefined, fallback: number) =>
-  value === undefined
-    ? Effect.succeed(fallback)
-    : Number.isInteger(value) && value > 0
+const countOrAuto = (dir: string, name: string, value: number | "auto" | undefined) =>
+  value === undefined || value === "auto" || (Number.isInteger(value) && value > 0)
     ? Effect.succeed(value)
     : Effect.fail(new ModelLoadError({ path: dir, reason: `${name} must be a positive integer, got ${value}` }))
+
+const sessionOptions = (options: OnnxModelOptions, intraOpNumThreads: number): WorkerSessionOptions => ({
+  intraOpNumThreads,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: options.graphOptimizationLevel ?? "all",
+  executionMode: "sequential",
+  spinning: options.spinning ?? "run"
+})
+
+const poolOptions = (
+  options: OnnxModelOptions,
+  manifest: ModelDirectory.ModelManifest,
+  layout: { readonly workers: number; readonly threads: number }
+): WorkerPool.WorkerPoolOptions => ({
+  modelFile: manifest.modelFile,
+  workers: layout.workers,
+  sessionOptions: sessionOptions(options, layout.threads),
+  pooling: manifest.pooling,
+  normalize: manifest.normalize,
+  padId: manifest.tokenizer.padId,
+  probeIds: manifest.tokenizer.probeIds,
+  dimension: manifest.dimension,
+  reuseInputBuffers: options.reuseInputBuffers ?? true,
+  runTimeoutMs: options.runTimeout === undefined ? undefined : Duration.toMillis(options.runTimeout),
+  faults: options.faults
+})
 
 /**
  * Splits a `[batch, dim]` output into one vector per input (views, no copy).
@@ -82,34 +118,28 @@ export const make = (
   options: OnnxModelOptions
 ): Effect.Effect<EmbeddingModel["Service"], ModelLoadError, Scope.Scope> =>
   Effect.gen(function*() {
-    const workers = yield* positiveInt(options.dir, "workers", options.workers, 1)
-    const intraOpNumThreads = yield* positiveInt(
-      options.dir,
-      "intraOpNumThreads",
-      options.intraOpNumThreads,
-      Math.max(1, Math.floor(availableParallelism() / workers))
-    )
-    const runTimeoutMs = options.runTimeout === undefined ? undefined : Duration.toMillis(options.runTimeout)
+    const requestedWorkers = yield* countOrAuto(options.dir, "workers", options.workers)
+    const requestedThreads = yield* countOrAuto(options.dir, "intraOpNumThreads", options.intraOpNumThreads)
     const manifest = yield* ModelDirectory.load(options.dir)
-    const pool = yield* WorkerPool.make({
+    const session = sessionOptions(options, 1)
+    const { layout, report } = yield* WorkerLayout.resolve({
+      workers: requestedWorkers,
+      threads: requestedThreads,
       modelFile: manifest.modelFile,
-      workers,
-      sessionOptions: {
-        intraOpNumThreads,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: options.graphOptimizationLevel ?? "all",
-        executionMode: "sequential",
-        spinning: options.spinning ?? "run"
-      },
-      pooling: manifest.pooling,
-      normalize: manifest.normalize,
-      padId: manifest.tokenizer.padId,
-      probeIds: manifest.tokenizer.probeIds,
-      dimension: manifest.dimension,
-      reuseInputBuffers: options.reuseInputBuffers ?? true,
-      runTimeoutMs,
-      faults: options.faults
+      tokenizer: manifest.tokenizer,
+      maxLength: manifest.maxLength,
+      // calibration pools: no run timeout and no fault injection
+      makePool: (candidate) =>
+        WorkerPool.make({ ...poolOptions(options, manifest, candidate), runTimeoutMs: undefined, faults: undefined }),
+      sessionKey: `opt=${session.graphOptimizationLevel},spinning=${session.spinning}`,
+      cacheDir: options.cacheDir,
+      recalibrate: options.recalibrate,
+      settings: options.calibration,
+      allowance: options.allowance
     })
+    const workers = layout.workers
+    const intraOpNumThreads = layout.threads
+    const pool = yield* WorkerPool.make(poolOptions(options, manifest, layout))
 
     const info: ModelInfo = {
       id: manifest.id,
@@ -120,7 +150,8 @@ export const make = (
       pooling: manifest.pooling,
       normalize: manifest.normalize,
       workers,
-      intraOpNumThreads
+      intraOpNumThreads,
+      layout: report
     }
     const inferenceMs = Array.from({ length: workers }, (_, worker) => ModelMetrics.inferenceMsFor(worker))
 
