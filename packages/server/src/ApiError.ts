@@ -30,6 +30,7 @@ export type Kind =
   | "model_loading"
   | "shutting_down"
   | "deadline_exceeded"
+  | "body_timeout"
   | "inference_failed"
   | "unhealthy"
   | "internal"
@@ -58,6 +59,7 @@ const kinds: Record<Kind, KindInfo> = {
   model_loading: { status: 503, tei: "unhealthy", openai: "service_unavailable_error" },
   shutting_down: { status: 503, tei: "unhealthy", openai: "service_unavailable_error" },
   deadline_exceeded: { status: 504, tei: "timeout", openai: "timeout_error" },
+  body_timeout: { status: 408, tei: "timeout", openai: "timeout_error" },
   inference_failed: { status: 500, tei: "backend", openai: "server_error" },
   unhealthy: { status: 503, tei: "unhealthy", openai: "service_unavailable_error" },
   internal: { status: 500, tei: "internal", openai: "server_error" }
