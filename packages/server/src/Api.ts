@@ -521,14 +521,18 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     request.source instanceof IncomingMessage ? Body.discard(request.source, config.bodyTimeoutMs) : Effect.void
 
   /**
-   * Whether the connection stays open after `response`. Then an unread body need not be read
-   * first: Node discards it from the wire once the response is sent (`req._dump()`), which costs far
-   * less than reading it into memory, and keeps refusals cheap under overload.
+   * Whether the connection stays open after `response` with the unread body discarded after it.
+   * Then the body need not be read first: the HTTP adapter discards it from the wire once the
+   * response is sent, up to 256 KiB (past that it closes the connection instead, so a larger or
+   * chunked body is discarded first, which holds none of it in memory either).
    */
   const keepsAlive = (request: Request, headers: Headers.Headers, response: Response): boolean =>
     state.phase._tag === "Ready" && response.headers["connection"] !== "close" &&
     headers["connection"]?.toLowerCase() !== "close" && request.source instanceof IncomingMessage &&
-    request.source.httpVersion === "1.1"
+    request.source.httpVersion === "1.1" && Number(headers["content-length"]) <= discardedAfter
+
+  /** What the HTTP adapter discards of an unread body after the response, keeping the connection. */
+  const discardedAfter = 256 * 1024
 
   const handler = Effect.withFiber((fiber) => {
     const context = fiber.context

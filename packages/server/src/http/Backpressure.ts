@@ -14,7 +14,8 @@
  *   `maxUnsentBytes`;
  * - a request that cannot start waits in the gate, and the connection is read no further (the
  *   socket is paused the way Node pauses it, so its parser stops and TCP flow control pushes back
- *   on the client) until the gate is empty again;
+ *   on the client) until the gate is empty again; waiting requests start on the next turn of the
+ *   event loop, so one connection's pipeline cannot keep the server from its other connections;
  * - while unsent data is waiting and none of it is taken by the client for `writeTimeoutMs`, the
  *   connection is closed.
  *
@@ -75,6 +76,8 @@ class Gate {
   readonly waiting: Array<Waiting> = []
   /** The gate paused the socket (and keeps it paused while it has requests waiting). */
   paused = false
+  /** `startWaiting` is due on the next turn. */
+  private scheduled = false
   private watchdog: ReturnType<typeof setInterval> | undefined = undefined
   private lastFlushed = 0
   private lastProgress = 0
@@ -112,10 +115,27 @@ class Gate {
     this.start(w)
   }
 
-  /** Starts what may start; reads on when nothing waits; watches a connection whose answers wait. */
+  /**
+   * After an answer or a drain: starts what may start, on the next turn of the event loop (so a
+   * connection with many requests waiting takes turns with the others instead of running them
+   * all back to back).
+   */
   readonly pump = (): void => {
+    if (this.scheduled || this.socket.destroyed) return
+    if (this.waiting.length === 0) return this.settle()
+    this.scheduled = true
+    setImmediate(this.startWaiting)
+  }
+
+  private readonly startWaiting = (): void => {
+    this.scheduled = false
     if (this.socket.destroyed) return
     while (this.waiting.length > 0 && this.canStart()) this.run(this.waiting.shift()!)
+    this.settle()
+  }
+
+  /** Reads on when nothing waits; watches a connection whose answers wait. */
+  private settle(): void {
     if (this.waiting.length === 0 && this.paused) this.unpause()
     if (this.socket.writableLength >= this.options.maxUnsentBytes || this.waiting.length > 0) this.watch()
   }

@@ -94,11 +94,19 @@ export interface ReadOptions {
   readonly codings: ReadonlyArray<Coding>
   /** Grown to the bytes held as they arrive. */
   readonly reservation: Reservation
+  /**
+   * The `Content-Length`, if any: a body that arrives in several chunks is then copied into one
+   * buffer of that size as it arrives, instead of keeping the chunks and concatenating them at the
+   * end (which holds the body twice).
+   */
+  readonly length?: number | undefined
 }
 
 /** One read in progress: listeners on the source (and the decoders), a timer, the chunks. */
 class Reader {
   private readonly chunks: Array<Buffer> = []
+  /** The body, when its length is known and it came in several chunks. */
+  private whole: Buffer | undefined = undefined
   private held = 0
   private received = 0
   private wireEnded = false
@@ -162,7 +170,13 @@ class Reader {
     this.held += chunk.length
     if (this.held > this.options.limit) return this.fail(this.decoders.length === 0 ? "TooLarge" : "DecodedTooLarge")
     if (!this.options.reservation.grow(this.held)) return this.fail("OverBudget")
-    this.chunks.push(chunk)
+    const length = this.decoders.length === 0 ? this.options.length : undefined
+    if (length === undefined || (this.whole === undefined && chunk.length === this.held && this.held === length)) {
+      return void this.chunks.push(chunk)
+    }
+    if (this.held > length) return this.fail("TooLarge") // Node's parser never gives more
+    this.whole ??= Buffer.allocUnsafe(length)
+    chunk.copy(this.whole, this.held - chunk.length)
   }
 
   private readonly onWireEnd = (): void => {
@@ -175,7 +189,11 @@ class Reader {
   private readonly onEnd = (): void => {
     if (this.done) return
     const chunks = this.chunks
-    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.held)
+    const body = this.whole !== undefined
+      ? this.whole.subarray(0, this.held)
+      : chunks.length === 1
+      ? chunks[0]!
+      : Buffer.concat(chunks, this.held)
     this.stop()
     this.resume(Effect.succeed(body))
   }

@@ -139,7 +139,13 @@ export const make = (config: ServerConfig, budget: InflightBytes) => {
     if (reservation === undefined) return Effect.fail(overBudget)
     tracker.reservation = reservation
     sendContinue(request, headers)
-    const read = Body.read(source, { limit, timeoutMs: config.bodyTimeoutMs, codings: coding.codings, reservation })
+    const read = Body.read(source, {
+      limit,
+      timeoutMs: config.bodyTimeoutMs,
+      codings: coding.codings,
+      reservation,
+      length: length === undefined ? undefined : declared
+    })
     return Effect.flatMap(
       Effect.mapError(read, (e) => fromBodyError(e, encoding, tracker)),
       (bytes) => Effect.fromResult(Result.flatMap(Requests.decodeUtf8(bytes), Requests.parseJson))
