@@ -519,7 +519,9 @@ const hostileSection = (h: Record<string, any> | undefined, tests: ReadonlyArray
     rows.push([
       `${u.connections} connections pipeline ${num(u.requestsPerConnection, 0)} \`GET /metrics\` each, never read`,
       `RSS +${num(u.rssGrowthMiB)} MiB; ${num(u.answersBuilt, 0)} answers built (of ` +
-      `${num(u.connections * u.requestsPerConnection, 0)} asked); normal request meanwhile ${u.normalRequest?.status} ` +
+      `${
+        num(u.connections * u.requestsPerConnection, 0)
+      } asked); normal request meanwhile ${u.normalRequest?.status} ` +
       `in ${num(u.normalRequest?.ms, 0)} ms; closed after ${
         (u.closedAfterMs ?? []).map((c: number | null) => (c === null ? "never" : `${num(c, 0)}`)).join(", ")
       } ms`

@@ -6,12 +6,12 @@
  * succeeding with the right embeddings.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { brotliCompressSync, gzipSync } from "node:zlib"
 import { json, type Outcome, sleep } from "./harness/Client.js"
 import { Figures } from "./harness/Figures.js"
 import * as InProcess from "./harness/InProcess.js"
 import { oneShot, Pool, requestBytes } from "./harness/RawHttp.js"
 import { text } from "./harness/Texts.js"
-import { brotliCompressSync, gzipSync } from "node:zlib"
 
 const figures = new Figures("bad-input")
 
@@ -257,12 +257,20 @@ const cases: ReadonlyArray<Case> = [
     4
   ),
   ok("a UTF-8 byte order mark before the JSON", embedBody(Buffer.from("\ufeff{\"inputs\": \"a\"}", "utf8")), 1),
-  ok("a gzip body (Content-Encoding: gzip)", embedBody(gzipSync("{\"inputs\": [\"a\", \"b\"]}"), {
-    "content-encoding": "gzip"
-  }), 2),
-  ok("a br body (Content-Encoding: br)", embedBody(brotliCompressSync("{\"inputs\": \"a\"}"), {
-    "content-encoding": "br"
-  }), 1),
+  ok(
+    "a gzip body (Content-Encoding: gzip)",
+    embedBody(gzipSync("{\"inputs\": [\"a\", \"b\"]}"), {
+      "content-encoding": "gzip"
+    }),
+    2
+  ),
+  ok(
+    "a br body (Content-Encoding: br)",
+    embedBody(brotliCompressSync("{\"inputs\": \"a\"}"), {
+      "content-encoding": "br"
+    }),
+    1
+  ),
   tei(
     "Content-Encoding: gzip on a plain body",
     embedBody("{\"inputs\": \"a\"}", { "content-encoding": "gzip" }),

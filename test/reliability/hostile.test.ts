@@ -97,58 +97,62 @@ afterAll(async () => {
 })
 
 describe("hostile clients", () => {
-  it("4 connections that pipeline 20,000 requests each and never read: the server stops building their answers, holds bounded memory, serves a normal request, and closes them after the write timeout", async () => {
-    const connectionsOpened = 4
-    const requests = 20_000
-    let polls = 0
-    const base = await metricsAnswered()
-    const answered = async () => (await metricsAnswered()) - base - ++polls
-    await sleep(300)
-    const before = server.rss()
-    const silent = await connections(connectionsOpened)
-    const started = performance.now()
-    for (const s of silent) {
-      s.pause()
-      s.write(`GET /metrics HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`.repeat(requests))
-    }
-    const peak = peakRss(3_000)
-    const closedAfter = closes(silent, started, 20_000)
-    await sleep(1_000)
-    const normal = await embed(text(7, 12))
-    // answers built, sampled until the silent connections are closed
-    const samples: Array<{ t: number; answers: number }> = []
-    let done = false
-    void closedAfter.then(() => (done = true))
-    while (!done) {
-      samples.push({ answers: await answered(), t: Math.round(performance.now() - started) })
-      await sleep(250)
-    }
-    const closed = await closedAfter
-    const peakBytes = await peak
-    for (const s of silent) s.destroy()
-    const total = samples.at(-1)?.answers ?? 0
-    const lastGrowth = samples.find((x) => x.answers === total)?.t ?? 0
-    const firstClose = Math.min(...closed.map((c) => c ?? Infinity))
-    figures.set("unreadPipeline", {
-      connections: connectionsOpened,
-      requestsPerConnection: requests,
-      writeTimeoutMs,
-      idleRssMiB: mib(before),
-      rssGrowthMiB: mib(peakBytes - before),
-      answersBuilt: total,
-      lastAnswerBuiltMs: lastGrowth,
-      normalRequest: { status: normal.status ?? normal.error, ms: round(normal.latencyMs, 0) },
-      closedAfterMs: closed
-    })
-    expect(normal.status).toBe(200)
-    expect(closed.every((c) => c !== null)).toBe(true)
-    // the server stopped building answers while the connections were still open (the gate), and
-    // closed them once nothing was taken for the write timeout
-    expect(total).toBeLessThan(connectionsOpened * requests / 10)
-    expect(firstClose - lastGrowth).toBeGreaterThanOrEqual(writeTimeoutMs / 2)
-    // one 64 KiB read of requests per connection waits in the server (~2,000 minimal requests)
-    expect(peakBytes - before).toBeLessThan(64 * 2 ** 20)
-  }, 90_000)
+  it(
+    "4 connections that pipeline 20,000 requests each and never read: the server stops building their answers, holds bounded memory, serves a normal request, and closes them after the write timeout",
+    async () => {
+      const connectionsOpened = 4
+      const requests = 20_000
+      let polls = 0
+      const base = await metricsAnswered()
+      const answered = async () => (await metricsAnswered()) - base - ++polls
+      await sleep(300)
+      const before = server.rss()
+      const silent = await connections(connectionsOpened)
+      const started = performance.now()
+      for (const s of silent) {
+        s.pause()
+        s.write(`GET /metrics HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`.repeat(requests))
+      }
+      const peak = peakRss(3_000)
+      const closedAfter = closes(silent, started, 20_000)
+      await sleep(1_000)
+      const normal = await embed(text(7, 12))
+      // answers built, sampled until the silent connections are closed
+      const samples: Array<{ t: number; answers: number }> = []
+      let done = false
+      void closedAfter.then(() => (done = true))
+      while (!done) {
+        samples.push({ answers: await answered(), t: Math.round(performance.now() - started) })
+        await sleep(250)
+      }
+      const closed = await closedAfter
+      const peakBytes = await peak
+      for (const s of silent) s.destroy()
+      const total = samples.at(-1)?.answers ?? 0
+      const lastGrowth = samples.find((x) => x.answers === total)?.t ?? 0
+      const firstClose = Math.min(...closed.map((c) => c ?? Infinity))
+      figures.set("unreadPipeline", {
+        connections: connectionsOpened,
+        requestsPerConnection: requests,
+        writeTimeoutMs,
+        idleRssMiB: mib(before),
+        rssGrowthMiB: mib(peakBytes - before),
+        answersBuilt: total,
+        lastAnswerBuiltMs: lastGrowth,
+        normalRequest: { status: normal.status ?? normal.error, ms: round(normal.latencyMs, 0) },
+        closedAfterMs: closed
+      })
+      expect(normal.status).toBe(200)
+      expect(closed.every((c) => c !== null)).toBe(true)
+      // the server stopped building answers while the connections were still open (the gate), and
+      // closed them once nothing was taken for the write timeout
+      expect(total).toBeLessThan(connectionsOpened * requests / 10)
+      expect(firstClose - lastGrowth).toBeGreaterThanOrEqual(writeTimeoutMs / 2)
+      // one 64 KiB read of requests per connection waits in the server (~2,000 minimal requests)
+      expect(peakBytes - before).toBeLessThan(64 * 2 ** 20)
+    },
+    90_000
+  )
 
   it("pipelining that reads its answers still gets every answer, in order", async () => {
     const count = 2_000
@@ -164,134 +168,160 @@ describe("hostile clients", () => {
         ? a.status === 200 && (JSON.parse(a.body.toString("utf8")) as Array<unknown>).length === 1
         : a.status === 404 && a.body.toString("utf8").includes(`GET /nope-${i};`)
     ).length
-    figures.set("readPipeline", { requests: count, answered: answers.length, inOrder, error: error ?? null, ms: round(ms, 0) })
+    figures.set("readPipeline", {
+      requests: count,
+      answered: answers.length,
+      inOrder,
+      error: error ?? null,
+      ms: round(ms, 0)
+    })
     expect(error).toBeUndefined()
     expect(answers).toHaveLength(count)
     expect(inOrder).toBe(count)
   }, 90_000)
 
-  it("515 slow bodies take no embedding slot: a normal request gets 200 at once, the slow ones 408 after the body timeout", async () => {
-    const n = 515
-    const slow = await connections(n)
-    const answers: Array<{ status: number | undefined; ms: number; body: string }> = slow.map(() => ({
-      status: undefined,
-      ms: 0,
-      body: ""
-    }))
-    const started = performance.now()
-    slow.forEach((s, i) => {
-      s.on("data", (d: Buffer) => {
-        const first = answers[i]!
-        if (first.status !== undefined) return
-        first.status = Number(/^HTTP\/1\.1 (\d{3})/.exec(d.toString("latin1"))?.[1])
-        first.ms = Math.round(performance.now() - started)
-        first.body = d.toString("utf8").split("\r\n\r\n")[1] ?? ""
+  it(
+    "515 slow bodies take no embedding slot: a normal request gets 200 at once, the slow ones 408 after the body timeout",
+    async () => {
+      const n = 515
+      const slow = await connections(n)
+      const answers: Array<{ status: number | undefined; ms: number; body: string }> = slow.map(() => ({
+        status: undefined,
+        ms: 0,
+        body: ""
+      }))
+      const started = performance.now()
+      slow.forEach((s, i) => {
+        s.on("data", (d: Buffer) => {
+          const first = answers[i]!
+          if (first.status !== undefined) return
+          first.status = Number(/^HTTP\/1\.1 (\d{3})/.exec(d.toString("latin1"))?.[1])
+          first.ms = Math.round(performance.now() - started)
+          first.body = d.toString("utf8").split("\r\n\r\n")[1] ?? ""
+        })
+        s.write(
+          `POST /embed HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{`
+        )
       })
-      s.write(
-        `POST /embed HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{`
-      )
-    })
-    await sleep(300)
-    const normal = await embed(text(3, 12))
-    const deadline = performance.now() + bodyTimeoutMs + 15_000
-    while (performance.now() < deadline && answers.some((a) => a.status === undefined)) await sleep(100)
-    for (const s of slow) s.destroy()
-    const byStatus: Record<string, number> = {}
-    for (const a of answers) byStatus[String(a.status ?? "none")] = (byStatus[String(a.status ?? "none")] ?? 0) + 1
-    const times = answers.filter((a) => a.status === 408).map((a) => a.ms)
-    figures.set("slowBodies", {
-      connections: n,
-      bodyTimeoutMs,
-      normalRequest: { status: normal.status ?? normal.error, ms: round(normal.latencyMs, 0) },
-      slowAnswers: byStatus,
-      first408Ms: times.length === 0 ? null : Math.min(...times),
-      last408Ms: times.length === 0 ? null : Math.max(...times)
-    })
-    expect(normal.status).toBe(200)
-    expect(byStatus).toEqual({ "408": n })
-    expect(JSON.parse(answers[0]!.body)).toMatchObject({ error_type: "timeout" })
-  }, 90_000)
+      await sleep(300)
+      const normal = await embed(text(3, 12))
+      const deadline = performance.now() + bodyTimeoutMs + 15_000
+      while (performance.now() < deadline && answers.some((a) => a.status === undefined)) await sleep(100)
+      for (const s of slow) s.destroy()
+      const byStatus: Record<string, number> = {}
+      for (const a of answers) byStatus[String(a.status ?? "none")] = (byStatus[String(a.status ?? "none")] ?? 0) + 1
+      const times = answers.filter((a) => a.status === 408).map((a) => a.ms)
+      figures.set("slowBodies", {
+        connections: n,
+        bodyTimeoutMs,
+        normalRequest: { status: normal.status ?? normal.error, ms: round(normal.latencyMs, 0) },
+        slowAnswers: byStatus,
+        first408Ms: times.length === 0 ? null : Math.min(...times),
+        last408Ms: times.length === 0 ? null : Math.max(...times)
+      })
+      expect(normal.status).toBe(200)
+      expect(byStatus).toEqual({ "408": n })
+      expect(JSON.parse(answers[0]!.body)).toMatchObject({ error_type: "timeout" })
+    },
+    90_000
+  )
 
-  it("gzip, deflate and br bodies give the answers of the plain body; a 1 GiB zip bomb is refused at the payload limit", async () => {
-    const body = Buffer.from(JSON.stringify({ inputs: [text(1, 10), text(2, 10)] }))
-    const post = (bytes: Buffer, encoding?: string) =>
-      oneShot(server.port, [
-        requestBytes(server.port, "POST", "/embed", bytes, encoding === undefined ? {} : { "content-encoding": encoding })
-      ])
-    const plain = await post(body)
-    expect(plain.status).toBe(200)
-    const decoded: Record<string, boolean> = {}
-    for (
-      const [encoding, bytes] of [
-        ["gzip", Zlib.gzipSync(body)],
-        ["deflate", Zlib.deflateSync(body)],
-        ["br", Zlib.brotliCompressSync(body)],
-        ["gzip, br", Zlib.brotliCompressSync(Zlib.gzipSync(body))]
-      ] as const
-    ) {
-      const o = await post(bytes, encoding)
-      decoded[encoding] = o.status === 200 && o.body.equals(plain.body)
-    }
-    // 1,024 gzip members of 1 MiB of spaces each: 1 GiB once decoded
-    const member = Zlib.gzipSync(Buffer.alloc(2 ** 20, 32), { level: 9 })
-    const bomb = Buffer.concat(Array.from({ length: 1024 }, () => member))
-    await sleep(300)
-    const before = server.rss()
-    const peak = peakRss(2_000)
-    const o = await post(bomb, "gzip")
-    const peakBytes = await peak
-    figures.set("encoding", {
-      decodedLikePlain: decoded,
-      bomb: {
-        compressedMiB: mib(bomb.length),
-        decodedGiB: 1,
-        status: o.status ?? o.error,
-        ms: round(o.latencyMs, 0),
-        rssGrowthMiB: mib(peakBytes - before)
+  it(
+    "gzip, deflate and br bodies give the answers of the plain body; a 1 GiB zip bomb is refused at the payload limit",
+    async () => {
+      const body = Buffer.from(JSON.stringify({ inputs: [text(1, 10), text(2, 10)] }))
+      const post = (bytes: Buffer, encoding?: string) =>
+        oneShot(server.port, [
+          requestBytes(
+            server.port,
+            "POST",
+            "/embed",
+            bytes,
+            encoding === undefined ? {} : { "content-encoding": encoding }
+          )
+        ])
+      const plain = await post(body)
+      expect(plain.status).toBe(200)
+      const decoded: Record<string, boolean> = {}
+      for (
+        const [encoding, bytes] of [
+          ["gzip", Zlib.gzipSync(body)],
+          ["deflate", Zlib.deflateSync(body)],
+          ["br", Zlib.brotliCompressSync(body)],
+          ["gzip, br", Zlib.brotliCompressSync(Zlib.gzipSync(body))]
+        ] as const
+      ) {
+        const o = await post(bytes, encoding)
+        decoded[encoding] = o.status === 200 && o.body.equals(plain.body)
       }
-    })
-    expect(decoded).toEqual({ gzip: true, deflate: true, br: true, "gzip, br": true })
-    expect(o.status).toBe(413)
-    expect(json(o).error).toMatch(/decoded request body is larger than the limit of 2097152 bytes/)
-    expect(peakBytes - before).toBeLessThan(64 * 2 ** 20)
-  }, 60_000)
-
-  it("200 bodies of 1.9 MB at once: the budget of bytes in flight answers 429 with Retry-After past it, and memory stays bounded", async () => {
-    const n = 200
-    const size = 1_900_000
-    const prefix = JSON.stringify({ inputs: text(5, 6) })
-    const body = Buffer.from(prefix + " ".repeat(size - prefix.length))
-    const head = requestBytes(server.port, "POST", "/embed", undefined, {
-      "content-type": "application/json",
-      "content-length": String(body.length)
-    })
-    const sockets = await connections(n)
-    await sleep(300)
-    const before = server.rss()
-    // all but the last byte at once, the last byte 2 s later (within the body timeout): the accepted
-    // bodies are all held at once
-    const outcomes = Promise.all(sockets.map((s) =>
-      exchange(s, [Buffer.concat([head, body.subarray(0, size - 1)]), body.subarray(size - 1)], {
-        gapMs: bodyTimeoutMs - 1_000,
-        timeoutMs: 60_000
+      // 1,024 gzip members of 1 MiB of spaces each: 1 GiB once decoded
+      const member = Zlib.gzipSync(Buffer.alloc(2 ** 20, 32), { level: 9 })
+      const bomb = Buffer.concat(Array.from({ length: 1024 }, () => member))
+      await sleep(300)
+      const before = server.rss()
+      const peak = peakRss(2_000)
+      const o = await post(bomb, "gzip")
+      const peakBytes = await peak
+      figures.set("encoding", {
+        decodedLikePlain: decoded,
+        bomb: {
+          compressedMiB: mib(bomb.length),
+          decodedGiB: 1,
+          status: o.status ?? o.error,
+          ms: round(o.latencyMs, 0),
+          rssGrowthMiB: mib(peakBytes - before)
+        }
       })
-    ))
-    const peakBytes = await peakRss(bodyTimeoutMs - 1_200)
-    const answers = await outcomes
-    for (const s of sockets) s.destroy()
-    const byStatus: Record<string, number> = {}
-    for (const a of answers) byStatus[String(a.status ?? a.error)] = (byStatus[String(a.status ?? a.error)] ?? 0) + 1
-    const budget = 32 * payloadLimit
-    figures.set("inflightBytes", {
-      requests: n,
-      bodyBytes: size,
-      budgetBytes: budget,
-      idleRssMiB: mib(before),
-      rssGrowthMiB: mib(peakBytes - before),
-      answers: byStatus
-    })
-    expect(Object.keys(byStatus).sort()).toEqual(["200", "429"])
-    for (const a of answers) if (a.status === 429) expect(a.headers["retry-after"]).toBe("1")
-    expect(peakBytes - before).toBeLessThan(200 * 2 ** 20)
-  }, 120_000)
+      expect(decoded).toEqual({ gzip: true, deflate: true, br: true, "gzip, br": true })
+      expect(o.status).toBe(413)
+      expect(json(o).error).toMatch(/decoded request body is larger than the limit of 2097152 bytes/)
+      expect(peakBytes - before).toBeLessThan(64 * 2 ** 20)
+    },
+    60_000
+  )
+
+  it(
+    "200 bodies of 1.9 MB at once: the budget of bytes in flight answers 429 with Retry-After past it, and memory stays bounded",
+    async () => {
+      const n = 200
+      const size = 1_900_000
+      const prefix = JSON.stringify({ inputs: text(5, 6) })
+      const body = Buffer.from(prefix + " ".repeat(size - prefix.length))
+      const head = requestBytes(server.port, "POST", "/embed", undefined, {
+        "content-type": "application/json",
+        "content-length": String(body.length)
+      })
+      const sockets = await connections(n)
+      await sleep(300)
+      const before = server.rss()
+      // all but the last byte at once, the last byte 2 s later (within the body timeout): the accepted
+      // bodies are all held at once
+      const outcomes = Promise.all(
+        sockets.map((s) =>
+          exchange(s, [Buffer.concat([head, body.subarray(0, size - 1)]), body.subarray(size - 1)], {
+            gapMs: bodyTimeoutMs - 1_000,
+            timeoutMs: 60_000
+          })
+        )
+      )
+      const peakBytes = await peakRss(bodyTimeoutMs - 1_200)
+      const answers = await outcomes
+      for (const s of sockets) s.destroy()
+      const byStatus: Record<string, number> = {}
+      for (const a of answers) byStatus[String(a.status ?? a.error)] = (byStatus[String(a.status ?? a.error)] ?? 0) + 1
+      const budget = 32 * payloadLimit
+      figures.set("inflightBytes", {
+        requests: n,
+        bodyBytes: size,
+        budgetBytes: budget,
+        idleRssMiB: mib(before),
+        rssGrowthMiB: mib(peakBytes - before),
+        answers: byStatus
+      })
+      expect(Object.keys(byStatus).sort()).toEqual(["200", "429"])
+      for (const a of answers) if (a.status === 429) expect(a.headers["retry-after"]).toBe("1")
+      expect(peakBytes - before).toBeLessThan(200 * 2 ** 20)
+    },
+    120_000
+  )
 })

@@ -12,7 +12,10 @@ import * as Net from "node:net"
 const servers: Array<Http.Server> = []
 
 afterEach(() => {
-  for (const s of servers.splice(0)) s.closeAllConnections(), s.close()
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections()
+    s.close()
+  }
 })
 
 /** A server whose handler answers `GET /<n>` with `body(n)` after `delayMs(n)`. */

@@ -62,7 +62,7 @@ describe("Body", () => {
     expect(bytesOf(await read(from(Zlib.deflateSync(body)), { codings: ["deflate"] }))).toEqual(body)
     expect(bytesOf(await read(from(Zlib.brotliCompressSync(body)), { codings: ["br"] }))).toEqual(body)
     const stacked = Zlib.brotliCompressSync(Zlib.gzipSync(body))
-    expect(bytesOf(await read(from(stacked), { codings: Body.codings("gzip, br").codings ?? [] }))).toEqual(body)
+    expect(bytesOf(await read(from(stacked), { codings: ["br", "gzip"] }))).toEqual(body)
   })
 
   it("stops at the limit: bytes sent, and bytes decoded (a zip bomb costs the limit, not its size)", async () => {

@@ -133,7 +133,9 @@ export const make = (config: ServerConfig, budget: InflightBytes) => {
     if (declared > limit) return Effect.fail(tooLarge(declared))
     const source = request.source
     if (!(source instanceof IncomingMessage)) {
-      return Effect.fail(new ApiError({ kind: "internal", message: "cannot read the request body: not a Node request" }))
+      return Effect.fail(
+        new ApiError({ kind: "internal", message: "cannot read the request body: not a Node request" })
+      )
     }
     const reservation = budget.reserve(declared)
     if (reservation === undefined) return Effect.fail(overBudget)
