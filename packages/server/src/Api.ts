@@ -520,6 +520,9 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
   const drain = (request: Request): Effect.Effect<void> =>
     request.source instanceof IncomingMessage ? Body.discard(request.source, config.bodyTimeoutMs) : Effect.void
 
+  /** What the HTTP adapter discards of an unread body after the response, keeping the connection. */
+  const discardedAfter = 256 * 1024
+
   /**
    * Whether the connection stays open after `response` with the unread body discarded after it.
    * Then the body need not be read first: the HTTP adapter discards it from the wire once the
@@ -530,9 +533,6 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     state.phase._tag === "Ready" && response.headers["connection"] !== "close" &&
     headers["connection"]?.toLowerCase() !== "close" && request.source instanceof IncomingMessage &&
     request.source.httpVersion === "1.1" && Number(headers["content-length"]) <= discardedAfter
-
-  /** What the HTTP adapter discards of an unread body after the response, keeping the connection. */
-  const discardedAfter = 256 * 1024
 
   const handler = Effect.withFiber((fiber) => {
     const context = fiber.context
