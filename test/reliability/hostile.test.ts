@@ -10,9 +10,9 @@
  *   request meanwhile; what the slow ones get);
  * - `Content-Encoding`: compressed bodies give the answers of plain ones; a zip bomb (1 GiB of
  *   spaces in a 1 MB gzip body) is refused at the payload limit (status, RSS growth);
- * - bytes in flight: 200 bodies of 1.9 MB at once (RSS growth, statuses).
+ * - bytes in flight: 120 bodies of 1.9 MB at once (RSS growth, statuses).
  *
- * The server runs with a 2 s write timeout and a 3 s body timeout, so that every wait is short.
+ * The server runs with a 3 s write timeout and a 4 s body timeout, so that every wait is short.
  * Lone surrogates and `truncate` on `/v1/embeddings` are cases of the bad-input catalogue.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
@@ -27,8 +27,8 @@ import { text } from "./harness/Texts.js"
 
 const figures = new Figures("hostile")
 
-const writeTimeoutMs = 2_000
-const bodyTimeoutMs = 3_000
+const writeTimeoutMs = 3_000
+const bodyTimeoutMs = 4_000
 const payloadLimit = 2 * 1024 * 1024
 
 let server: Child.ChildServer
@@ -47,9 +47,10 @@ const peakRss = async (ms: number): Promise<number> => {
 const embed = (inputs: string | ReadonlyArray<string>, headers: Record<string, string> = {}) =>
   send(server.port, { method: "POST", path: "/embed", body: { inputs }, headers, timeoutMs: 30_000 })
 
+/** `/metrics` answers sent in full (a 200 is counted once the answer is handed to the socket). */
 const metricsAnswered = async (): Promise<number> => {
   const o = await send(server.port, { path: "/metrics" })
-  return Metrics.value(o.body.toString("utf8"), "adabatch_http_requests_total", { route: "/metrics" })
+  return Metrics.value(o.body.toString("utf8"), "adabatch_http_requests_total", { route: "/metrics", status: "200" })
 }
 
 /** Opens `n` connections, 64 at a time. */
@@ -128,9 +129,16 @@ describe("hostile clients", () => {
       const closed = await closedAfter
       const peakBytes = await peak
       for (const s of silent) s.destroy()
-      const total = samples.at(-1)?.answers ?? 0
-      const lastGrowth = samples.find((x) => x.answers === total)?.t ?? 0
       const firstClose = Math.min(...closed.map((c) => c ?? Infinity))
+      const open = samples.filter((x) => x.t < firstClose)
+      const total = open.at(-1)?.answers ?? 0
+      // the longest stretch, while every connection was still open, in which no answer was built
+      let plateauMs = 0
+      for (let i = 0; i < open.length; i++) {
+        let j = i
+        while (j + 1 < open.length && open[j + 1]!.answers === open[i]!.answers) j++
+        plateauMs = Math.max(plateauMs, open[j]!.t - open[i]!.t)
+      }
       figures.set("unreadPipeline", {
         connections: connectionsOpened,
         requestsPerConnection: requests,
@@ -138,7 +146,7 @@ describe("hostile clients", () => {
         idleRssMiB: mib(before),
         rssGrowthMiB: mib(peakBytes - before),
         answersBuilt: total,
-        lastAnswerBuiltMs: lastGrowth,
+        noAnswerBuiltForMs: plateauMs,
         normalRequest: { status: normal.status ?? normal.error, ms: round(normal.latencyMs, 0) },
         closedAfterMs: closed
       })
@@ -147,7 +155,7 @@ describe("hostile clients", () => {
       // the server stopped building answers while the connections were still open (the gate), and
       // closed them once nothing was taken for the write timeout
       expect(total).toBeLessThan(connectionsOpened * requests / 10)
-      expect(firstClose - lastGrowth).toBeGreaterThanOrEqual(writeTimeoutMs / 2)
+      expect(plateauMs).toBeGreaterThanOrEqual(1_000)
       // one 64 KiB read of requests per connection waits in the server (~2,000 minimal requests)
       expect(peakBytes - before).toBeLessThan(64 * 2 ** 20)
     },
@@ -281,9 +289,9 @@ describe("hostile clients", () => {
   )
 
   it(
-    "200 bodies of 1.9 MB at once: the budget of bytes in flight answers 429 with Retry-After past it, and memory stays bounded",
+    "120 bodies of 1.9 MB at once: the budget of bytes in flight answers 429 with Retry-After past it, and memory stays bounded",
     async () => {
-      const n = 200
+      const n = 120
       const size = 1_900_000
       const prefix = JSON.stringify({ inputs: text(5, 6) })
       const body = Buffer.from(prefix + " ".repeat(size - prefix.length))
@@ -299,12 +307,12 @@ describe("hostile clients", () => {
       const outcomes = Promise.all(
         sockets.map((s) =>
           exchange(s, [Buffer.concat([head, body.subarray(0, size - 1)]), body.subarray(size - 1)], {
-            gapMs: bodyTimeoutMs - 1_000,
+            gapMs: 2_000,
             timeoutMs: 60_000
           })
         )
       )
-      const peakBytes = await peakRss(bodyTimeoutMs - 1_200)
+      const peakBytes = await peakRss(1_800)
       const answers = await outcomes
       for (const s of sockets) s.destroy()
       const byStatus: Record<string, number> = {}
