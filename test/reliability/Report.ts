@@ -507,8 +507,8 @@ export const render = (input: ReportInput): string => {
 const hostileSection = (h: Record<string, any> | undefined, tests: ReadonlyArray<TestResult>): Array<string> => {
   const out: Array<string> = ["## 7. Hostile clients", ""]
   out.push(
-    "Child server (`bin.ts`, tiny ONNX model), `--write-timeout-ms 2000 --body-timeout-ms 3000`, default limits " +
-      "otherwise (payload 2 MiB, bytes in flight 64 MiB, 512 concurrent requests); raw sockets. " +
+    "Child server (`bin.ts`, tiny ONNX model), `--write-timeout-ms 3000 --body-timeout-ms 6000 " +
+      "--max-inflight-bytes 16mb`, default limits otherwise (payload 2 MiB, 512 concurrent requests); raw sockets. " +
       `Tests: ${passed(tests, "hostile.test.ts")}.`
   )
   out.push("")
