@@ -159,8 +159,9 @@ describe("hostile clients", () => {
       // closed them once nothing was taken for the write timeout
       expect(total).toBeLessThan(connectionsOpened * requests / 10)
       expect(plateauMs).toBeGreaterThanOrEqual(1_000)
-      // one 64 KiB read of requests per connection waits in the server (~2,000 minimal requests)
-      expect(peakBytes - before).toBeLessThan(64 * 2 ** 20)
+      // one 64 KiB read of requests per connection waits in the server (~2,000 minimal requests,
+      // ~10 MB); without the gate, a machine with CPU to spare builds all 80,000 answers (+114 MiB)
+      expect(peakBytes - before).toBeLessThan(96 * 2 ** 20)
     },
     90_000
   )
