@@ -119,6 +119,7 @@ export const render = (input: ReportInput): string => {
   const shutdown = fig["shutdown"]
   const disconnect = fig["disconnect"]
   const soak = fig["soak"]?.soak
+  const hostile = fig["hostile"]
 
   out.push("# Reliability")
   out.push("")
@@ -224,6 +225,16 @@ export const render = (input: ReportInput): string => {
             ? ""
             : `; under back-pressure ${disconnect.waitingForRoom.leftWhileWaiting} left while waiting for room, ` +
               `${disconnect.waitingForRoom.computedOfThoseThatLeft} computed`)
+    ],
+    [
+      "Hostile clients",
+      hostile === undefined
+        ? "not run"
+        : `${passed(tests, "hostile.test.ts")}: unread pipelined answers +` +
+          `${num(hostile.unreadPipeline?.rssGrowthMiB)} MiB RSS, closed after the write timeout; a normal request ` +
+          `beside 515 slow bodies ${hostile.slowBodies?.normalRequest?.status}; 1 GiB zip bomb ` +
+          `${hostile.encoding?.bomb?.status} (+${num(hostile.encoding?.bomb?.rssGrowthMiB)} MiB); ` +
+          `${hostile.inflightBytes?.requests} x 1.9 MB bodies at once +${num(hostile.inflightBytes?.rssGrowthMiB)} MiB`
     ],
     [
       "Soak slopes (per minute)",
@@ -488,5 +499,74 @@ export const render = (input: ReportInput): string => {
     )
   }
   out.push("")
+  out.push(...hostileSection(hostile, tests))
   return `${out.join("\n")}\n`
+}
+
+/** Section 7: the attacks of one hostile client (issue #11), each with the figure it moves. */
+const hostileSection = (h: Record<string, any> | undefined, tests: ReadonlyArray<TestResult>): Array<string> => {
+  const out: Array<string> = ["## 7. Hostile clients", ""]
+  out.push(
+    "Child server (`bin.ts`, tiny ONNX model), `--write-timeout-ms 3000 --body-timeout-ms 6000 " +
+      "--max-inflight-bytes 16mb`, default limits otherwise (payload 2 MiB, 512 concurrent requests); raw sockets. " +
+      `Tests: ${passed(tests, "hostile.test.ts")}.`
+  )
+  out.push("")
+  if (h === undefined) return [...out, "Not run.", ""]
+  const rows: Array<Array<string>> = []
+  const u = h.unreadPipeline
+  if (u !== undefined) {
+    rows.push([
+      `${u.connections} connections pipeline ${num(u.requestsPerConnection, 0)} \`GET /metrics\` each, never read`,
+      `RSS +${num(u.rssGrowthMiB)} MiB; ${num(u.answersBuilt, 0)} answers built (of ` +
+      `${
+        num(u.connections * u.requestsPerConnection, 0)
+      } asked); normal request meanwhile ${u.normalRequest?.status} ` +
+      `in ${num(u.normalRequest?.ms, 0)} ms; closed after ${
+        (u.closedAfterMs ?? []).map((c: number | null) => (c === null ? "never" : `${num(c, 0)}`)).join(", ")
+      } ms`
+    ])
+  }
+  const r = h.readPipeline
+  if (r !== undefined) {
+    rows.push([
+      `one connection pipelines ${num(r.requests, 0)} requests and reads the answers`,
+      `${num(r.answered, 0)} answered, ${num(r.inOrder, 0)} in order, in ${num(r.ms, 0)} ms`
+    ])
+  }
+  const b = h.slowBodies
+  if (b !== undefined) {
+    rows.push([
+      `${b.connections} connections send the headers of \`POST /embed\` and 1 byte of its 100`,
+      `normal request meanwhile ${b.normalRequest?.status} in ${num(b.normalRequest?.ms, 0)} ms; the slow ones: ` +
+      `${statuses(b.slowAnswers)}, ${num(b.first408Ms, 0)}-${num(b.last408Ms, 0)} ms after they started`
+    ])
+  }
+  const e = h.encoding
+  if (e !== undefined) {
+    rows.push([
+      "gzip, deflate, br, `gzip, br` bodies",
+      Object.entries(e.decodedLikePlain ?? {}).map(([k, v]) => `${k}: ${v === true ? "same answer" : "**differs**"}`)
+        .join("; ")
+    ])
+    rows.push([
+      `zip bomb: ${num(e.bomb?.compressedMiB)} MiB of gzip, 1 GiB decoded`,
+      `${e.bomb?.status} in ${num(e.bomb?.ms, 0)} ms, RSS +${num(e.bomb?.rssGrowthMiB)} MiB`
+    ])
+  }
+  const f = h.inflightBytes
+  if (f !== undefined) {
+    rows.push([
+      `${f.requests} bodies of ${num(f.bodyBytes / 1e6)} MB at once (budget ${num(f.budgetBytes / 2 ** 20, 0)} MiB)`,
+      `RSS +${num(f.rssGrowthMiB)} MiB over ${num(f.idleRssMiB)} MiB; ${statuses(f.answers)}`
+    ])
+  }
+  out.push(table(["attack", "result"], rows))
+  out.push("")
+  out.push(
+    "Lone UTF-16 surrogates (400 naming the input), `Content-Encoding` statuses and `truncate` on " +
+      "`/v1/embeddings` are cases of the bad-input catalogue (section 3)."
+  )
+  out.push("")
+  return out
 }

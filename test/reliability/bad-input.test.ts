@@ -6,6 +6,7 @@
  * succeeding with the right embeddings.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { brotliCompressSync, gzipSync } from "node:zlib"
 import { json, type Outcome, sleep } from "./harness/Client.js"
 import { Figures } from "./harness/Figures.js"
 import * as InProcess from "./harness/InProcess.js"
@@ -227,7 +228,28 @@ const cases: ReadonlyArray<Case> = [
     "validation",
     /invalid (JSON|UTF-8)/
   ),
-  ok("a lone surrogate escape (\\ud800)", embedBody("{\"inputs\": \"a\\ud800b\"}"), 1),
+  tei(
+    "a lone surrogate escape (\\ud800)",
+    embedBody("{\"inputs\": \"\\ud800\"}"),
+    400,
+    "validation",
+    /"inputs" holds a lone UTF-16 surrogate \(\\ud800 at character 0\)/
+  ),
+  tei(
+    "a lone surrogate inside the 4th input (a\\ud800b)",
+    embedBody("{\"inputs\": [\"a\", \"b\", \"c\", \"a\\ud800b\"]}"),
+    400,
+    "validation",
+    /"inputs\[3\]" holds a lone UTF-16 surrogate \(\\ud800 at character 1\)/
+  ),
+  openai(
+    "OpenAI: a lone low surrogate (\\udc00)",
+    post("/v1/embeddings", "{\"input\": [\"ok\", \"x\\udc00\"]}"),
+    400,
+    "invalid_request",
+    /"input\[1\]" holds a lone UTF-16 surrogate/
+  ),
+  ok("a surrogate pair escape (\\ud83d\\ude00)", embedBody("{\"inputs\": \"smile \\ud83d\\ude00\"}"), 1),
   ok("NUL and control characters", embedBody({ inputs: "a\u0000b\u0001c\u001f" }), 1),
   ok(
     "emoji, CJK, right-to-left and combining text",
@@ -235,6 +257,41 @@ const cases: ReadonlyArray<Case> = [
     4
   ),
   ok("a UTF-8 byte order mark before the JSON", embedBody(Buffer.from("\ufeff{\"inputs\": \"a\"}", "utf8")), 1),
+  ok(
+    "a gzip body (Content-Encoding: gzip)",
+    embedBody(gzipSync("{\"inputs\": [\"a\", \"b\"]}"), {
+      "content-encoding": "gzip"
+    }),
+    2
+  ),
+  ok(
+    "a br body (Content-Encoding: br)",
+    embedBody(brotliCompressSync("{\"inputs\": \"a\"}"), {
+      "content-encoding": "br"
+    }),
+    1
+  ),
+  tei(
+    "Content-Encoding: gzip on a plain body",
+    embedBody("{\"inputs\": \"a\"}", { "content-encoding": "gzip" }),
+    400,
+    "validation",
+    /the request body is not valid gzip data \(Content-Encoding: gzip\)/
+  ),
+  tei(
+    "Content-Encoding: zstd (not decoded here)",
+    embedBody("{\"inputs\": \"a\"}", { "content-encoding": "zstd" }),
+    415,
+    "unsupported_media_type",
+    /unsupported content encoding "zstd": send the body uncompressed, or compressed with gzip, deflate or br/
+  ),
+  tei(
+    "a gzip body that decodes past the payload limit",
+    embedBody(gzipSync(`{"inputs": "${"a ".repeat(1_100_000)}"}`), { "content-encoding": "gzip" }),
+    413,
+    "payload_too_large",
+    /decoded request body is larger than the limit of 2097152 bytes/
+  ),
   // --- content types ------------------------------------------------------------------------------
   tei(
     "content-type text/plain",
@@ -317,6 +374,20 @@ const cases: ReadonlyArray<Case> = [
     "invalid_request",
     /"dimensions" is 1000, more than the model's 32 dimensions/
   ),
+  {
+    name: "OpenAI: an over-long input with truncate: true",
+    parts: post("/v1/embeddings", { input: bigText, truncate: true }),
+    status: 200,
+    shape: "node",
+    check: (o) => expect(json(o).data).toHaveLength(1)
+  },
+  openai(
+    "OpenAI: an over-long input without truncate (the advice given works)",
+    post("/v1/embeddings", { input: bigText }),
+    422,
+    "input_too_long",
+    /more than the model's maximum of 128; send truncate: true/
+  ),
   openai(
     "OpenAI: fractional dimensions",
     post("/v1/embeddings", { input: "a", dimensions: 2.5 }),
@@ -361,19 +432,20 @@ const cases: ReadonlyArray<Case> = [
     1,
     { gapMs: 50 }
   ),
-  {
-    name: "slow-loris: a body that stalls after 10 of its 100 bytes",
-    parts: (port) => [
+  tei(
+    "slow-loris: a body that stalls after 10 of its 100 bytes",
+    (port) => [
       Buffer.from(
         `POST /embed HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\n` +
           "content-length: 100\r\n\r\n{\"inputs\":",
         "latin1"
       )
     ],
-    timeoutMs: 3 * requestTimeoutMs + 2_000,
-    status: 408,
-    shape: "node"
-  },
+    408,
+    "timeout",
+    /the request body did not arrive within 4000 ms \(ADABATCH_BODY_TIMEOUT_MS\)/,
+    { timeoutMs: 3 * requestTimeoutMs + 2_000, check: (o) => expect(o.headers["connection"]).toBe("close") }
+  ),
   {
     name: "slow-loris: headers that never end",
     parts: () => [Buffer.from("POST /embed HTTP/1.1\r\nhost: 127.0.0.1\r\nx-a: 1\r\n", "latin1")],
@@ -421,7 +493,7 @@ describe("bad input catalogue", () => {
   let loops: Promise<unknown> = Promise.resolve()
 
   beforeAll(async () => {
-    server = await InProcess.start({ requestTimeoutMs, payloadLimit, maxClientBatch })
+    server = await InProcess.start({ requestTimeoutMs, payloadLimit, maxClientBatch, bodyTimeoutMs: requestTimeoutMs })
     const port = server.port
     pool = await Pool.open(port, 4)
     const goodTexts = Array.from({ length: 16 }, (_, i) => text(i, 10))

@@ -30,10 +30,13 @@ import type * as DashboardFeed from "./dashboard/Feed.js"
 import * as Dashboard from "./dashboard/Routes.js"
 import * as Encoding from "./Encoding.js"
 import * as Engine from "./Engine.js"
+import * as Body from "./http/Body.js"
+import { InflightBytes } from "./http/InflightBytes.js"
+import * as JsonBody from "./http/JsonBody.js"
 import * as HttpMetrics from "./HttpMetrics.js"
 import * as LayoutView from "./LayoutView.js"
 import * as Requests from "./Requests.js"
-import type { ServerConfig } from "./ServerConfig.js"
+import * as ServerConfig from "./ServerConfig.js"
 import type { ServerState } from "./ServerState.js"
 
 type Response = HttpServerResponse.HttpServerResponse
@@ -48,11 +51,9 @@ interface Route {
   readonly methods: Readonly<Record<string, Handler>>
 }
 
-/** Per-request facts the handler reports for the metrics. */
-interface Tracker {
+/** Per-request facts the handler reports for the metrics, and what it releases when the request ends. */
+interface Tracker extends JsonBody.Tracker {
   inputs: number
-  /** The body has been read in full (nothing left to drain before answering). */
-  bodyRead: boolean
   /** Counted in `state.embedding` (released when the request ends). */
   embedding: boolean
 }
@@ -65,13 +66,6 @@ type Handler = (
 ) => Effect.Effect<Response, ApiError>
 
 const jsonType = "application/json"
-
-const isJsonContentType = (value: string | undefined): boolean => {
-  if (value === undefined) return true
-  const semi = value.indexOf(";")
-  const type = (semi === -1 ? value : value.slice(0, semi)).trim().toLowerCase()
-  return type === jsonType || (type.startsWith("application/") && type.endsWith("+json"))
-}
 
 const ms = (x: number): string => String(Math.round(x))
 
@@ -135,10 +129,12 @@ export const fromEmbedError = (error: Embedder.EmbedError, field: string, single
  * @category models
  */
 export interface ApiOptions {
-  readonly config: ServerConfig
+  readonly config: ServerConfig.ServerConfig
   readonly state: ServerState
   /** The dashboard's sampler; without one, `/dashboard/feed` is not served. */
   readonly feed?: DashboardFeed.Feed | undefined
+  /** The budget of request-body bytes held at once (default: one from `config`, for this handler only). */
+  readonly inflightBytes?: InflightBytes | undefined
 }
 
 /**
@@ -151,6 +147,8 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
   const { config, state } = options
   const checkKey = config.apiKey === undefined ? undefined : ApiKey.make(config.apiKey)
   const maxBody = ByteSize.bytes(config.payloadLimit)
+  const budget = options.inflightBytes ?? new InflightBytes(ServerConfig.inflightBytes(config))
+  const readJson = JsonBody.make(config, budget)
 
   const notReady = (phase: Exclude<ServerState["phase"], { readonly _tag: "Ready" }>): ApiError =>
     phase._tag === "Loading"
@@ -165,40 +163,6 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     const phase = state.phase
     return phase._tag === "Ready" ? Effect.succeed(phase.embedder) : Effect.fail(notReady(phase))
   }
-
-  /**
-   * Reads and parses the JSON body: 415 for another content type, 413 over the limit, 400 if it is
-   * not valid UTF-8 or not valid JSON.
-   */
-  const readJson = (request: Request, headers: Headers.Headers): Effect.Effect<unknown, ApiError> => {
-    if (!isJsonContentType(headers["content-type"])) {
-      return Effect.fail(
-        new ApiError({
-          kind: "unsupported_media_type",
-          message: `unsupported content type ${JSON.stringify(headers["content-type"])}: send application/json`
-        })
-      )
-    }
-    const length = headers["content-length"]
-    if (length !== undefined && Number(length) > config.payloadLimit) {
-      return Effect.fail(tooLarge(Number(length)))
-    }
-    return request.arrayBuffer.pipe(
-      Effect.mapError((e) =>
-        e.reason._tag === "RequestParseError" && e.reason.reason === "BodyTooLarge"
-          ? tooLarge(undefined)
-          : new ApiError({ kind: "invalid_json", message: `cannot read the request body: ${e.message}` })
-      ),
-      Effect.flatMap((bytes) => Effect.fromResult(Result.flatMap(Requests.decodeUtf8(bytes), Requests.parseJson)))
-    )
-  }
-
-  const tooLarge = (bytes: number | undefined): ApiError =>
-    new ApiError({
-      kind: "payload_too_large",
-      message: `request body ${bytes === undefined ? "is" : `of ${bytes} bytes is`} larger than the limit of ` +
-        `${config.payloadLimit} bytes (ADABATCH_PAYLOAD_LIMIT)`
-    })
 
   /**
    * The JSON response with TEI's timing headers. The headers are added to the map the response
@@ -266,7 +230,9 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
   /**
    * An embedding route: at most `maxConcurrentRequests` at once. The limit is checked before the
    * body is read or parsed, so an overload costs no parsing and holds no bodies (the body is still
-   * drained before the 429 is sent, see `hasReadableBody`).
+   * drained before the 429 is sent, see `hasReadableBody`); a request is counted in it only once its
+   * body has arrived (checked again then), so clients that send their bodies slowly (or never) hold
+   * no slot: the body timeout and the budget of bytes in flight bound them instead.
    */
   const embedRoute = <B>(
     decode: (json: unknown) => Result.Result<B, ApiError>,
@@ -280,8 +246,6 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
       const phase = state.phase
       const refused = phase._tag === "Ready" ? phase.embedder.precheck(1) : undefined
       if (refused !== undefined) return Effect.fail(fromEmbedError(refused, field, false))
-      state.embedding++
-      tracker.embedding = true // released by the handler's exit hook
       return handle(request, headers, start, tracker)
     }
   }
@@ -296,10 +260,13 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     prepare: (body: B, service: EmbedderService) => ApiError | Plan
   ): Handler =>
   (request, headers, start, tracker) =>
-    Effect.flatMap(readJson(request, headers), (json) => {
+    Effect.flatMap(readJson(request, headers, tracker), (json) => {
       tracker.bodyRead = true
       const phase = state.phase
       if (phase._tag !== "Ready") return Effect.fail(notReady(phase))
+      if (state.embedding >= config.maxConcurrentRequests) return Effect.fail(overloaded)
+      state.embedding++
+      tracker.embedding = true // released by the handler's exit hook
       const service = phase.embedder
       const decoded = decode(json)
       if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
@@ -342,7 +309,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     const base64 = body.encoding_format === "base64"
     return {
       inputs: body.input,
-      truncate: config.autoTruncate,
+      truncate: body.truncate ?? config.autoTruncate,
       render: (embeddings, result) => {
         const vectors = shape(
           embeddings,
@@ -426,6 +393,9 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
         payload_limit: config.payloadLimit,
         auto_truncate: config.autoTruncate,
         request_timeout_ms: config.requestTimeoutMs,
+        max_inflight_bytes: budget.budget,
+        body_timeout_ms: config.bodyTimeoutMs,
+        write_timeout_ms: config.writeTimeoutMs,
         run_timeout_ms: Engine.runTimeoutMs(config),
         batching: {
           config: {
@@ -554,15 +524,23 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     return n > 0 && n <= config.payloadLimit
   }
 
+  /** Reads and drops the rest of the body (for at most the body timeout), holding none of it. */
+  const drain = (request: Request): Effect.Effect<void> =>
+    request.source instanceof IncomingMessage ? Body.discard(request.source, config.bodyTimeoutMs) : Effect.void
+
+  /** What the HTTP adapter discards of an unread body after the response, keeping the connection. */
+  const discardedAfter = 256 * 1024
+
   /**
-   * Whether the connection stays open after `response`. Then an unread body need not be read
-   * first: Node discards it from the wire once the response is sent (`req._dump()`), which costs far
-   * less than reading it into memory, and keeps refusals cheap under overload.
+   * Whether the connection stays open after `response` with the unread body discarded after it.
+   * Then the body need not be read first: the HTTP adapter discards it from the wire once the
+   * response is sent, up to 256 KiB (past that it closes the connection instead, so a larger or
+   * chunked body is discarded first, which holds none of it in memory either).
    */
   const keepsAlive = (request: Request, headers: Headers.Headers, response: Response): boolean =>
     state.keepsConnections() && response.headers["connection"] !== "close" &&
     headers["connection"]?.toLowerCase() !== "close" && request.source instanceof IncomingMessage &&
-    request.source.httpVersion === "1.1"
+    request.source.httpVersion === "1.1" && Number(headers["content-length"]) <= discardedAfter
 
   const handler = Effect.withFiber((fiber) => {
     const context = fiber.context
@@ -570,17 +548,18 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     const start = performance.now()
     state.enter()
     const headers = request.headers
-    const tracker: Tracker = { inputs: 0, bodyRead: false, embedding: false }
+    const tracker: Tracker = { inputs: 0, bodyRead: false, embedding: false, reservation: undefined }
     const { response, route } = dispatch(request, headers, start, tracker)
     const answered = hasReadableBody(headers)
       ? Effect.flatMap(response, (r) =>
         tracker.bodyRead || keepsAlive(request, headers, r)
           ? Effect.succeed(closeWhileDraining(r))
-          : Effect.as(Effect.ignore(request.arrayBuffer), closeWhileDraining(r)))
+          : Effect.as(drain(request), closeWhileDraining(r)))
       : Effect.map(response, closeWhileDraining)
     return Effect.onExit(answered, (exit) => {
       state.leave()
       if (tracker.embedding) state.embedding--
+      tracker.reservation?.release()
       HttpMetrics.recordUnsafe(
         context,
         route,
@@ -610,7 +589,7 @@ const getOnly = (name: string, handler: Handler): [string, Route] => [
  * `/openapi.json`, `/api-doc/openapi.json` (TEI's path) and `/docs`, with no API key (as TEI). The
  * modules behind them (and `effect/http-api`) load on first use, not at start-up.
  */
-const documentation = (config: ServerConfig): ReadonlyArray<[string, Route]> => {
+const documentation = (config: ServerConfig.ServerConfig): ReadonlyArray<[string, Route]> => {
   const options = { auth: config.apiKey !== undefined }
   const docs = Effect.promise(() => import("./openapi/Docs.js"))
   const document: Handler = () => Effect.flatMap(docs, (Docs) => Docs.document(options))
@@ -633,7 +612,7 @@ const dashboard = (feed: DashboardFeed.Feed | undefined): ReadonlyArray<[string,
  * @since 0.1.0
  * @category constructors
  */
-export const bodyLimit = (config: ServerConfig) =>
+export const bodyLimit = (config: ServerConfig.ServerConfig) =>
 <A, E, R>(
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> =>

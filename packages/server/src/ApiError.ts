@@ -30,6 +30,7 @@ export type Kind =
   | "model_loading"
   | "shutting_down"
   | "deadline_exceeded"
+  | "body_timeout"
   | "inference_failed"
   | "unhealthy"
   | "internal"
@@ -58,6 +59,7 @@ const kinds: Record<Kind, KindInfo> = {
   model_loading: { status: 503, tei: "unhealthy", openai: "service_unavailable_error" },
   shutting_down: { status: 503, tei: "unhealthy", openai: "service_unavailable_error" },
   deadline_exceeded: { status: 504, tei: "timeout", openai: "timeout_error" },
+  body_timeout: { status: 408, tei: "timeout", openai: "timeout_error" },
   inference_failed: { status: 500, tei: "backend", openai: "server_error" },
   unhealthy: { status: 503, tei: "unhealthy", openai: "service_unavailable_error" },
   internal: { status: 500, tei: "internal", openai: "server_error" }
@@ -80,6 +82,8 @@ export class ApiError extends BatchError.Outcome("ApiError")<{
   readonly retryAfterMs?: number | undefined
   /** Sent as `Allow` on 405. */
   readonly allow?: ReadonlyArray<string> | undefined
+  /** Ask the client to close the connection (a body that stalled: what is left of it is not read). */
+  readonly closeConnection?: boolean | undefined
 }> {
   /** The HTTP status of this error. */
   get status(): number {
@@ -102,6 +106,7 @@ const headersOf = (error: ApiError): Record<string, string> => {
     headers["retry-after-ms"] = String(Math.max(1, Math.round(error.retryAfterMs)))
   }
   if (error.allow !== undefined) headers["allow"] = error.allow.join(", ")
+  if (error.closeConnection === true) headers["connection"] = "close"
   if (error.kind === "unauthorized") headers["www-authenticate"] = "Bearer"
   return headers
 }

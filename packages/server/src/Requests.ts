@@ -41,8 +41,11 @@ const PositiveIntMessage = "must be a positive integer"
 
 /**
  * `POST /v1/embeddings` (OpenAI): `{"input": string | string[], "model"?: string,
- * "encoding_format"?: "float" | "base64", "dimensions"?: number, "user"?: string}`. Unknown fields
- * are ignored; `model` and `user` are accepted and not used (the loaded model answers).
+ * "encoding_format"?: "float" | "base64", "dimensions"?: number, "user"?: string,
+ * "truncate"?: boolean}`. Unknown fields are ignored; `model` and `user` are accepted and not used
+ * (the loaded model answers). `truncate` is this server's extension, as on `/embed` (OpenAI has no
+ * such field and TEI's OpenAI route always uses its `--auto-truncate`): absent or `null`, the
+ * server's `ADABATCH_AUTO_TRUNCATE` decides.
  *
  * @since 0.1.0
  * @category schemas
@@ -62,7 +65,8 @@ export const OpenAIEmbeddingRequest = Schema.Struct({
       )
     ).annotate({ message: PositiveIntMessage })
   ),
-  user: Schema.optionalKey(Schema.NullOr(Schema.String).annotate({ message: "must be a string" }))
+  user: Schema.optionalKey(Schema.NullOr(Schema.String).annotate({ message: "must be a string" })),
+  truncate: OptionalBoolean
 })
 
 /**
@@ -197,7 +201,10 @@ const fastTei = (json: unknown): TeiEmbedRequest | undefined => {
 const fastOpenAI = (json: unknown): OpenAIEmbeddingRequest | undefined => {
   if (!isPlainObject(json)) return undefined
   const input = json.input
-  if (!isInputs(input) || !isOptionalString(json, "model") || !isOptionalString(json, "user")) return undefined
+  if (
+    !isInputs(input) || !isOptionalString(json, "model") || !isOptionalString(json, "user") ||
+    !isOptionalBoolean(json, "truncate")
+  ) return undefined
   const format = json.encoding_format
   if ("encoding_format" in json && format !== null && format !== "float" && format !== "base64") return undefined
   const dimensions = json.dimensions
@@ -211,11 +218,13 @@ const fastOpenAI = (json: unknown): OpenAIEmbeddingRequest | undefined => {
     encoding_format?: "float" | "base64" | null
     dimensions?: number | null
     user?: string | null
+    truncate?: boolean | null
   } = { input }
   if ("model" in json) out.model = json.model as string | null
   if ("encoding_format" in json) out.encoding_format = format as "float" | "base64" | null
   if ("dimensions" in json) out.dimensions = dimensions as number | null
   if ("user" in json) out.user = json.user as string | null
+  if ("truncate" in json) out.truncate = json.truncate as boolean | null
   return out
 }
 
@@ -254,8 +263,32 @@ export const decodeOpenAI = (json: unknown): Result.Result<OpenAIEmbeddingReques
   return fast === undefined ? decodeOpenAIBody(json) : Result.succeed(fast)
 }
 
+interface WellFormed {
+  /** ES2024 `String.prototype.isWellFormed` (Node 20+): no lone UTF-16 surrogate. */
+  isWellFormed(): boolean
+}
+
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
 /**
- * Normalises `inputs` to a list and checks it: not empty, no empty string, at most `maxInputs`.
+ * A 400 when `text` holds a lone UTF-16 surrogate (JSON allows `"\ud800"`, but it is not a
+ * character: no UTF-8 encodes it, and the tokenizer would drop it silently, embedding a text the
+ * client did not send).
+ */
+const checkWellFormed = (param: string, text: string): ApiError | undefined => {
+  if ((text as unknown as WellFormed).isWellFormed()) return undefined
+  const at = loneSurrogate.exec(text)?.index ?? 0
+  const unit = text.charCodeAt(at).toString(16)
+  return invalidField(
+    param,
+    `holds a lone UTF-16 surrogate (\\u${unit} at character ${at}), which is not a character: ` +
+      "encode characters outside the Basic Multilingual Plane as a surrogate pair"
+  )
+}
+
+/**
+ * Normalises `inputs` to a list and checks it: not empty, no empty string, no lone UTF-16
+ * surrogate, at most `maxInputs`.
  *
  * @since 0.1.0
  * @category decoding
@@ -266,9 +299,9 @@ export const checkInputs = (
   maxInputs: number
 ): Result.Result<ReadonlyArray<string>, ApiError> => {
   if (typeof inputs === "string") {
-    return inputs.length === 0
-      ? Result.fail(invalidField(field, "must not be an empty string"))
-      : Result.succeed([inputs])
+    if (inputs.length === 0) return Result.fail(invalidField(field, "must not be an empty string"))
+    const malformed = checkWellFormed(field, inputs)
+    return malformed === undefined ? Result.succeed([inputs]) : Result.fail(malformed)
   }
   if (inputs.length === 0) return Result.fail(invalidField(field, "must not be an empty list"))
   if (inputs.length > maxInputs) {
@@ -283,6 +316,8 @@ export const checkInputs = (
   }
   for (let i = 0; i < inputs.length; i++) {
     if (inputs[i]!.length === 0) return Result.fail(invalidField(`${field}[${i}]`, "must not be an empty string"))
+    const malformed = checkWellFormed(`${field}[${i}]`, inputs[i]!)
+    if (malformed !== undefined) return Result.fail(malformed)
   }
   return Result.succeed(inputs)
 }

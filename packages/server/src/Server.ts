@@ -36,6 +36,7 @@ import * as Net from "node:net"
 import * as Api from "./Api.js"
 import * as DashboardFeed from "./dashboard/Feed.js"
 import * as Engine from "./Engine.js"
+import * as Backpressure from "./http/Backpressure.js"
 import * as LayoutView from "./LayoutView.js"
 import * as OpenConnections from "./OpenConnections.js"
 import type { ServerConfig } from "./ServerConfig.js"
@@ -137,7 +138,8 @@ const closeConnections = (node: Http.Server, state: ServerState, connections: Op
  * the whole request and 60 s for the headers, checked every 30 s, so a client that stalls its body
  * or headers would hold a connection and a handler for minutes):
  * - the whole request (headers and body) must arrive within twice the request timeout plus 1 s,
- *   and at least 5 s (so overload congestion alone does not cut requests);
+ *   and at least 5 s (so overload congestion alone does not cut requests), and at least 10 s more
+ *   than the body timeout (the handler answers a slow body with its own 408 first);
  * - the headers within 10 s (or that bound, if smaller);
  * - checked every second (at most 1 s late).
  * Past either bound Node answers 408 and closes the connection. A request counts as received once
@@ -153,7 +155,7 @@ export const receiveTimeouts = (config: ServerConfig): {
 } => {
   // Generous enough that a server congested by overload does not 408 requests it is merely slow to
   // read (at least 5 s, twice the request timeout), yet a stalled client is cut within a bound.
-  const requestTimeout = Math.max(5000, 2 * config.requestTimeoutMs + 1000)
+  const requestTimeout = Math.max(5000, 2 * config.requestTimeoutMs + 1000, config.bodyTimeoutMs + 10_000)
   return {
     requestTimeout,
     headersTimeout: Math.min(10_000, requestTimeout),
@@ -174,6 +176,7 @@ export const make = (
   Effect.gen(function*() {
     const state = new ServerState()
     const node = Http.createServer(receiveTimeouts(config))
+    Backpressure.install(node, { ...Backpressure.defaults, writeTimeoutMs: config.writeTimeoutMs })
     // Longer than the usual 60 s idle timeout of load balancers, so they close first.
     node.keepAliveTimeout = 65_000
     const connections = OpenConnections.track(node)

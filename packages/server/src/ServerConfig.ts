@@ -87,9 +87,24 @@ export interface ServerConfig {
   readonly maxConcurrentRequests: number
   /** Most inputs one request may carry (default 32, like TEI); more gives 413. */
   readonly maxClientBatch: number
-  /** Largest request body in bytes (default 2 MiB); larger gives 413. */
+  /**
+   * Largest request body in bytes (default 2 MiB), before and after decoding a `Content-Encoding`;
+   * larger gives 413.
+   */
   readonly payloadLimit: number
-  /** Default of `truncate` when a request does not say (always used by `/v1/embeddings`). */
+  /**
+   * Most bytes of request bodies held at once, over all requests; a body that would go over it gets
+   * 429 before it is read. `undefined`: 32 payload limits (64 MiB by default).
+   */
+  readonly maxInflightBytes: number | undefined
+  /** Longest time the body of a request may take to arrive, in ms (default 10000); past it, 408. */
+  readonly bodyTimeoutMs: number
+  /**
+   * Longest time a connection may leave its answers unread, in ms (default 30000): while its unsent
+   * data makes no progress for this long, it is closed.
+   */
+  readonly writeTimeoutMs: number
+  /** Default of `truncate` when a request does not say (on `/embed` and `/v1/embeddings`). */
   readonly autoTruncate: boolean
   /** When set, every embedding and info route needs `Authorization: Bearer <key>`. */
   readonly apiKey: Redacted.Redacted<string> | undefined
@@ -126,6 +141,9 @@ export const defaults: ServerConfig = {
   maxConcurrentRequests: 512,
   maxClientBatch: 32,
   payloadLimit: 2 * 1024 * 1024,
+  maxInflightBytes: undefined,
+  bodyTimeoutMs: 10_000,
+  writeTimeoutMs: 30_000,
   autoTruncate: false,
   apiKey: undefined
 }
@@ -231,14 +249,22 @@ const sizeUnits: Record<string, number> = {
 }
 
 /** Sizes use binary units: `512kb` is 524288 bytes. */
-const byteSize: Parser<number> = (text) => {
-  const expected = "a size in bytes from 1 byte to 1gb, such as 2097152, 512kb or 2mb"
+const sizeUpTo = (maxGb: number): Parser<number> => (text) => {
+  const expected = `a size in bytes from 1 byte to ${maxGb}gb, such as 2097152, 512kb or 2mb`
   const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(text.trim().toLowerCase())
   if (match === null) return Result.fail(expected)
   const unit = sizeUnits[match[2]!]
   if (unit === undefined) return Result.fail(expected)
   const bytes = Math.floor(Number(match[1]) * unit)
-  return bytes >= 1 && bytes <= 1024 ** 3 ? Result.succeed(bytes) : Result.fail(expected)
+  return bytes >= 1 && bytes <= maxGb * 1024 ** 3 ? Result.succeed(bytes) : Result.fail(expected)
+}
+
+const byteSize = sizeUpTo(1)
+
+const optionalSize = (maxGb: number): Parser<number | undefined> => {
+  const base = sizeUpTo(maxGb)
+  return (text) =>
+    text.trim() === "auto" ? Result.succeed(undefined) : Result.mapError(base(text), (e) => `${e}, or auto`)
 }
 
 const queueDynamic: Parser<QueueDynamic | "on" | undefined> = (text) => {
@@ -436,15 +462,42 @@ export const settings: ReadonlyArray<Setting> = [
     "ADABATCH_PAYLOAD_LIMIT",
     "<size>",
     byteSize,
-    "Largest request body (binary units: 512kb, 2mb); larger gives 413.",
+    "Largest request body (binary units: 512kb, 2mb), before and after decoding a Content-Encoding (gzip, " +
+      "deflate, br); larger gives 413.",
     { shownDefault: "2mb" }
+  ),
+  setting(
+    "maxInflightBytes",
+    "ADABATCH_MAX_INFLIGHT_BYTES",
+    "<size|auto>",
+    optionalSize(64),
+    "Most bytes of request bodies held at once, over all requests (at least the payload limit); a body that " +
+      "would go over it gets 429 with Retry-After before it is read (chunked bodies are counted as they " +
+      "arrive). auto: 32 payload limits (64mb with the default limit).",
+    { shownDefault: "auto" }
+  ),
+  setting(
+    "bodyTimeoutMs",
+    "ADABATCH_BODY_TIMEOUT_MS",
+    "<ms>",
+    int(1, 3_600_000),
+    "Longest time the body of a request may take to arrive once the server reads it; past it the request gets " +
+      "408 and the connection is closed. A request holds no embedding slot until its body has arrived."
+  ),
+  setting(
+    "writeTimeoutMs",
+    "ADABATCH_WRITE_TIMEOUT_MS",
+    "<ms>",
+    int(1, 3_600_000),
+    "A connection that leaves its answers unread is read no further (pipelined requests wait), and is closed " +
+      "once its unsent answers make no progress for this long."
   ),
   setting(
     "autoTruncate",
     "ADABATCH_AUTO_TRUNCATE",
     "<bool>",
     boolean,
-    "Truncate over-long inputs when a request does not say (always applies to /v1/embeddings); " +
+    "Truncate over-long inputs when a request does not say (truncate on /embed and /v1/embeddings); " +
       "otherwise they get 422.",
     { boolean: true }
   ),
@@ -486,8 +539,26 @@ const finish = (values: Record<string, unknown>): Result.Result<ServerConfig, Co
       })
     )
   }
+  if (config.maxInflightBytes !== undefined && config.maxInflightBytes < config.payloadLimit) {
+    return Result.fail(
+      new ConfigError({
+        source: "ADABATCH_MAX_INFLIGHT_BYTES (--max-inflight-bytes)",
+        value: String(config.maxInflightBytes),
+        expected: `at least the payload limit of ${config.payloadLimit} bytes, or auto`
+      })
+    )
+  }
   return Result.succeed({ ...config, queueDynamic: dynamic })
 }
+
+/**
+ * The budget of request-body bytes held at once: `maxInflightBytes`, or 32 payload limits.
+ *
+ * @since 0.1.0
+ * @category settings
+ */
+export const inflightBytes = (config: ServerConfig): number =>
+  config.maxInflightBytes ?? Math.min(64 * 1024 ** 3, 32 * config.payloadLimit)
 
 /**
  * Reads the configuration from environment variables and command-line arguments (without the

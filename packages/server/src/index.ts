@@ -16,6 +16,14 @@ export * as Encoding from "./Encoding.js"
 /** @since 0.1.0 */
 export * as Engine from "./Engine.js"
 /** @since 0.1.0 */
+export * as Backpressure from "./http/Backpressure.js"
+/** @since 0.1.0 */
+export * as Body from "./http/Body.js"
+/** @since 0.1.0 */
+export * as InflightBytes from "./http/InflightBytes.js"
+/** @since 0.1.0 */
+export * as JsonBody from "./http/JsonBody.js"
+/** @since 0.1.0 */
 export * as HttpMetrics from "./HttpMetrics.js"
 /** @since 0.1.0 */
 export * as LayoutView from "./LayoutView.js"

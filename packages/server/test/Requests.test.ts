@@ -42,7 +42,8 @@ describe("Requests", () => {
           model: field(fc.string()),
           encoding_format: field(fc.constantFrom("float", "base64", "FLOAT")),
           dimensions: field(fc.oneof(fc.integer({ min: -2, max: 2000 }), fc.double())),
-          user: field(fc.string())
+          user: field(fc.string()),
+          truncate: field(fc.boolean())
         }),
         (json) => same(Requests.decodeOpenAI(json), schema(json))
       ),
@@ -62,6 +63,25 @@ describe("Requests", () => {
       expect(Result.isFailure(result) && result.failure.message).toMatch(/^invalid UTF-8/)
       expect(Result.isFailure(result) && result.failure.status).toBe(400)
     }
+  })
+
+  it("checkInputs refuses a lone UTF-16 surrogate with a 400 naming the input, and keeps surrogate pairs", () => {
+    const message = (inputs: string | ReadonlyArray<string>, field = "inputs") => {
+      const result = Requests.checkInputs(field, inputs, 32)
+      return Result.isFailure(result) ? `${result.failure.status} ${result.failure.message}` : "ok"
+    }
+    expect(message("\ud800")).toBe(
+      "400 invalid request: \"inputs\" holds a lone UTF-16 surrogate (\\ud800 at character 0), which is not a " +
+        "character: encode characters outside the Basic Multilingual Plane as a surrogate pair"
+    )
+    expect(message(["a", "b", "c", "a\ud800b"])).toMatch(/^400 invalid request: "inputs\[3\]" .*\\ud800 at character 1/)
+    expect(message(["x\udc00"], "input")).toMatch(/^400 invalid request: "input\[0\]" .*\\udc00 at character 1/)
+    expect(message(["\udc00\ud800"])).toMatch(/\\udc00 at character 0/)
+    expect(message(["smile \ud83d\ude00", "é"])).toBe("ok")
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme" }), (s) => message(s.length === 0 ? "a" : s) === "ok"),
+      { numRuns: 500 }
+    )
   })
 
   it("keeps the Schema's error messages for malformed bodies", () => {

@@ -58,7 +58,10 @@ describe("ServerConfig", () => {
       ADABATCH_ISOLATE_FAILURES: "false",
       ADABATCH_QUEUE_DYNAMIC: "128:1024",
       ADABATCH_TARGET_LATENCY_MS: "200",
-      ADABATCH_AUTO_TRUNCATE: "yes"
+      ADABATCH_AUTO_TRUNCATE: "yes",
+      ADABATCH_MAX_INFLIGHT_BYTES: "16mb",
+      ADABATCH_BODY_TIMEOUT_MS: "2500",
+      ADABATCH_WRITE_TIMEOUT_MS: "4000"
     })
     expect({ ...config, apiKey: config.apiKey && Redacted.value(config.apiKey) }).toEqual({
       host: "0.0.0.0",
@@ -86,7 +89,10 @@ describe("ServerConfig", () => {
       isolateFailures: false,
       queueDynamic: { floor: 128, ceiling: 1024 },
       targetLatencyMs: 200,
-      autoTruncate: true
+      autoTruncate: true,
+      maxInflightBytes: 16 * 1024 * 1024,
+      bodyTimeoutMs: 2500,
+      writeTimeoutMs: 4000
     })
   })
 
@@ -194,6 +200,19 @@ describe("ServerConfig", () => {
     expect(serve({ ADABATCH_ECHO_DIMENSION: "auto" }).echoDimension).toBeUndefined()
     expect(failure({ ADABATCH_ECHO_DIMENSION: "0" }).message).toContain("ADABATCH_ECHO_DIMENSION")
     expect(failure({}, ["--echo-dimension", "x"]).message).toContain("--echo-dimension")
+  })
+
+  it("budgets 32 payload limits of bytes in flight unless set, and never less than one payload limit", () => {
+    expect(ServerConfig.inflightBytes(serve({}))).toBe(64 * 1024 * 1024)
+    expect(ServerConfig.inflightBytes(serve({ ADABATCH_PAYLOAD_LIMIT: "1mb" }))).toBe(32 * 1024 * 1024)
+    expect(ServerConfig.inflightBytes(serve({}, ["--max-inflight-bytes", "3mb"]))).toBe(3 * 1024 * 1024)
+    expect(serve({ ADABATCH_MAX_INFLIGHT_BYTES: "auto" }).maxInflightBytes).toBeUndefined()
+    expect(serve({}, ["--max-inflight-bytes=8gb"]).maxInflightBytes).toBe(8 * 1024 ** 3)
+    const e = failure({ ADABATCH_MAX_INFLIGHT_BYTES: "1mb" })
+    expect(e.message).toContain("ADABATCH_MAX_INFLIGHT_BYTES")
+    expect(e.message).toContain("at least the payload limit of 2097152 bytes")
+    expect(failure({ ADABATCH_BODY_TIMEOUT_MS: "0" }).message).toContain("ADABATCH_BODY_TIMEOUT_MS")
+    expect(failure({}, ["--write-timeout-ms", "soon"]).message).toContain("--write-timeout-ms")
   })
 
   it("make applies overrides and the same cross-field checks", () => {

@@ -183,6 +183,9 @@ describe("probes", () => {
       max_input_length: 512,
       max_client_batch_size: 4,
       payload_limit: 64 * 1024,
+      max_inflight_bytes: 32 * 64 * 1024,
+      body_timeout_ms: 10_000,
+      write_timeout_ms: 30_000,
       max_batch_requests: 32,
       max_batch_tokens: 16384,
       // the echo model has no inference workers to lay out

@@ -337,3 +337,47 @@ export class Pool {
     for (const lane of this.lanes) lane.socket?.destroy()
   }
 }
+
+/**
+ * Writes `requests` back to back on one new connection (HTTP pipelining) and reads their answers
+ * in order, as a client that reads its answers does; stops at the first connection error or after
+ * `timeoutMs`. Each answer is `{ status, body }`.
+ */
+export const pipelined = async (
+  port: number,
+  requests: ReadonlyArray<Buffer>,
+  timeoutMs = 60_000
+): Promise<{ readonly answers: Array<{ status: number; body: Buffer }>; readonly error: string | undefined }> => {
+  const socket = await connect(port)
+  const answers: Array<{ status: number; body: Buffer }> = []
+  return new Promise((resolve) => {
+    let buffer: Buffer = Buffer.alloc(0)
+    let settled = false
+    const finish = (error: string | undefined) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      socket.destroy()
+      resolve({ answers, error })
+    }
+    const timer = setTimeout(() => finish("client-timeout"), timeoutMs)
+    socket.on("data", (chunk: Buffer) => {
+      buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk])
+      for (;;) {
+        let parsed: Parsed | undefined
+        try {
+          parsed = parseResponse(buffer, false)
+        } catch (e) {
+          return finish(`bad-response: ${String(e)}`)
+        }
+        if (parsed === undefined) return
+        answers.push({ status: parsed.status, body: parsed.body })
+        buffer = buffer.subarray(parsed.used)
+        if (answers.length === requests.length) return finish(undefined)
+      }
+    })
+    socket.on("error", (e) => finish(codeOf(e)))
+    socket.on("close", () => finish("closed-without-answer"))
+    socket.write(Buffer.concat(requests))
+  })
+}
