@@ -120,6 +120,7 @@ export const fromEmbedError = (error: Embedder.EmbedError, field: string, single
         closeConnection: true
       })
     case "InferenceFailed":
+    case "TokenizerWorkerFailed":
       return new ApiError({ kind: "inference_failed", message: error.message })
     case "BatchShapeMismatch":
       return new ApiError({ kind: "inference_failed", message: `model error: ${error.message}` })

@@ -43,6 +43,11 @@ export interface ModelSourceOptions {
   readonly runTimeout?: Duration.Input | undefined
   /** Poison-input fault injection for reliability tests. */
   readonly faults?: FaultInjection | undefined
+  /**
+   * Tokenization worker threads for the texts too long to tokenize on the calling fiber (default 1;
+   * 0: every text is tokenized on the calling fiber). See `ModelTokenizer.tokenize`.
+   */
+  readonly tokenizerWorkers?: number | undefined
   /** Cache root of the built-in models (default: `ADABATCH_CACHE_DIR`, else `packages/core/.cache`). */
   readonly cacheDir?: string | undefined
 }
@@ -69,11 +74,16 @@ export const make = (
   options: ModelSourceOptions
 ): Effect.Effect<EmbeddingModel["Service"], ModelLoadError, Scope.Scope> => {
   const model = options.model
-  if (model === "echo") return EchoModel.make({ dimension: options.echoDimension, faults: options.faults })
+  const echo = {
+    dimension: options.echoDimension,
+    faults: options.faults,
+    tokenizerWorkers: options.tokenizerWorkers
+  }
+  if (model === "echo") return EchoModel.make(echo)
   if (model.startsWith(ECHO_PREFIX)) {
     return Effect.flatMap(
       directoryOf(model.slice(ECHO_PREFIX.length), options),
-      (dir) => EchoModel.make({ dir, dimension: options.echoDimension, faults: options.faults })
+      (dir) => EchoModel.make({ ...echo, dir })
     )
   }
   return Effect.flatMap(directoryOf(model, options), (dir) =>
@@ -84,7 +94,8 @@ export const make = (
       spinning: options.spinning,
       reuseInputBuffers: options.reuseInputBuffers,
       runTimeout: options.runTimeout,
-      faults: options.faults
+      faults: options.faults,
+      tokenizerWorkers: options.tokenizerWorkers
     }))
 }
 

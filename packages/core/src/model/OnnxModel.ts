@@ -17,6 +17,7 @@ import { ModelLoadError } from "./ModelError.js"
 import * as ModelMetrics from "./ModelMetrics.js"
 import * as ModelTesting from "./ModelTesting.js"
 import * as ModelTokenizer from "./ModelTokenizer.js"
+import * as TokenizerPool from "./TokenizerPool.js"
 import * as WorkerPool from "./WorkerPool.js"
 import type { Spinning, WorkerSessionOptions } from "./WorkerProtocol.js"
 
@@ -50,6 +51,11 @@ export interface OnnxModelOptions {
   readonly runTimeout?: Duration.Input | undefined
   /** Fault injection for reliability tests (see `WorkerPool.FaultInjection`). */
   readonly faults?: WorkerPool.FaultInjection | undefined
+  /**
+   * Tokenization worker threads for the texts too long to tokenize on the calling fiber (default
+   * 1; 0: every text is tokenized on the calling fiber, however long). See `ModelTokenizer.tokenize`.
+   */
+  readonly tokenizerWorkers?: number | undefined
 }
 
 const positiveInt = (dir: string, name: string, value: number | undefined, fallback: number) =>
@@ -91,6 +97,12 @@ export const make = (
     )
     const runTimeoutMs = options.runTimeout === undefined ? undefined : Duration.toMillis(options.runTimeout)
     const manifest = yield* ModelDirectory.load(options.dir)
+    const tokenizerPool = yield* TokenizerPool.forTokenizer(
+      manifest.path,
+      manifest.tokenizer,
+      manifest.maxLength,
+      options.tokenizerWorkers
+    )
     const pool = yield* WorkerPool.make({
       modelFile: manifest.modelFile,
       workers,
@@ -147,11 +159,12 @@ export const make = (
     const service = EmbeddingModel.of({
       info,
       tokenize: (texts, tokenizeOptions) =>
-        ModelTokenizer.tokenize(manifest.tokenizer, manifest.maxLength, texts, tokenizeOptions),
+        ModelTokenizer.tokenize(manifest.tokenizer, manifest.maxLength, texts, tokenizeOptions, tokenizerPool),
       embedBatch,
       ping: pool.ping
     })
     ModelTesting.register(service, pool)
+    if (tokenizerPool !== undefined) ModelTesting.registerTokenizerPool(service, tokenizerPool)
     return service
   })
 

@@ -176,15 +176,15 @@ describe("very long texts (tokenized by a prefix first)", () => {
     }
   }
   for (const [name, base] of [["tokenizer.json", load()], ["builtin", ModelTokenizer.builtin]] as const) {
-    it(`${name}: truncating gives the same ids as tokenizing all of it, from a prefix only`, () => {
+    it(`${name}: truncating gives the same ids as tokenizing all of it, from prefixes only`, () => {
       const text = longText(100_000) // ~500 KB
       const { lengths, tokenizer } = spy(base)
       const encoded = Result.getOrThrow(ModelTokenizer.encodeOne(tokenizer, text, 0, 128, true))
       const full = Array.from(base.encode(text))
       assert.deepStrictEqual(Array.from(encoded.ids), [...full.slice(0, 127), full[full.length - 1]])
       assert.isTrue(encoded.truncated)
-      assert.deepStrictEqual(lengths.length, 1)
-      assert.isAtMost(lengths[0]!, 128 * 16)
+      // windows of 2 and then 8 characters per allowed token
+      assert.isAtMost(lengths.reduce((a, b) => a + b, 0), 129 * 10)
     })
 
     it(`${name}: too long without truncation is refused from a prefix, as "at least" so many tokens`, () => {
@@ -196,20 +196,23 @@ describe("very long texts (tokenized by a prefix first)", () => {
       assert.isTrue(e.atLeast)
       assert.isAbove(e.tokens, 128)
       assert.match(e.message, /^input 3 has at least \d+ tokens, more than the model's maximum of 128; send truncate/)
-      assert.isAtMost(lengths[0]!, 128 * 16)
+      assert.isAtMost(lengths.reduce((a, b) => a + b, 0), 129 * 10)
     })
 
-    it(`${name}: a long text the prefix cannot decide is tokenized whole`, () => {
-      // mostly whitespace: the prefix gives a handful of tokens, and so does the whole text
-      const spaced = "hello" + " ".repeat(100_000) + "world"
-      const ok = Result.getOrThrow(ModelTokenizer.encodeOne(base, spaced, 0, 128, false))
-      assert.deepStrictEqual(Array.from(ok.ids), Array.from(base.encode("hello world")))
-      // no whitespace near the end of the window: never cut inside a word
+    it(`${name}: a text of one token per character is decided by its first ${2 * 129} characters`, () => {
       const { lengths, tokenizer } = spy(base)
-      const solid = "x".repeat(50_000)
-      const r = ModelTokenizer.encodeOne(tokenizer, solid, 0, 128, true)
-      assert.deepStrictEqual(lengths, [50_000])
-      assert.deepStrictEqual(Result.isSuccess(r), true)
+      const r = ModelTokenizer.encodeOne(tokenizer, "!".repeat(2_000_000), 0, 128, false)
+      assert.isTrue(Result.isFailure(r))
+      assert.deepStrictEqual(lengths, [2 * 129])
+    })
+
+    it(`${name}: a long text the prefixes cannot decide is tokenized whole`, () => {
+      // mostly whitespace: every prefix gives a handful of tokens, and so does the whole text
+      const spaced = "hello" + " ".repeat(100_000) + "world"
+      const { lengths, tokenizer } = spy(base)
+      const ok = Result.getOrThrow(ModelTokenizer.encodeOne(tokenizer, spaced, 0, 128, false))
+      assert.deepStrictEqual(Array.from(ok.ids), Array.from(base.encode("hello world")))
+      assert.strictEqual(lengths[lengths.length - 1], spaced.length)
     })
   }
 })
