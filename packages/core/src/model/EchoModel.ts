@@ -98,7 +98,6 @@ export const make = (
     const tokenizerPool = yield* TokenizerPool.forTokenizer(
       manifest?.path ?? "echo",
       tokenizer,
-      maxLength,
       options?.tokenizerWorkers
     )
     const info: ModelInfo = {

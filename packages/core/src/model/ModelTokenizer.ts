@@ -191,7 +191,7 @@ export const tokenize = (
     const left: Array<number> = []
     for (let i = 0; i < outcomes.length; i++) if (outcomes[i] === undefined) left.push(i)
     if (left.length === 0 || pool === undefined) return finish(outcomes)
-    return Effect.flatMap(pool.encode(left.map((i) => texts[i]!), options.truncate), (done) => {
+    return Effect.flatMap(pool.encode(left.map((i) => texts[i]!), maxLength, options.truncate), (done) => {
       for (let k = 0; k < done.length; k++) outcomes[left[k]!] = done[k]
       return finish(outcomes)
     })

@@ -100,7 +100,6 @@ export const make = (
     const tokenizerPool = yield* TokenizerPool.forTokenizer(
       manifest.path,
       manifest.tokenizer,
-      manifest.maxLength,
       options.tokenizerWorkers
     )
     const pool = yield* WorkerPool.make({

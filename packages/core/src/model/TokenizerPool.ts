@@ -36,8 +36,6 @@ const RESTART_BACKOFF_MS = [100, 250, 500, 1_000, 2_000, 5_000]
 export interface TokenizerPoolOptions {
   /** The tokenizer every worker builds. */
   readonly source: TokenizerSource
-  /** The model's maximum input length in tokens. */
-  readonly maxLength: number
   /** Worker threads (at least 1). */
   readonly workers: number
   /** Names the model in load errors. */
@@ -51,14 +49,19 @@ export interface TokenizerPoolOptions {
 export interface TokenizerPool {
   readonly workers: number
   /**
-   * Tokenizes `texts` in one worker, in order, up to the first refusal: one outcome per text
-   * tokenized (fewer than `texts` when one is too long or rejected).
+   * Tokenizes `texts` in one worker, in order, up to the first refusal, with the limit of
+   * `maxLength` tokens: one outcome per text tokenized (fewer than `texts` when one is too long or
+   * rejected).
    */
   readonly encode: (
     texts: ReadonlyArray<string>,
+    maxLength: number,
     truncate: boolean
   ) => Effect.Effect<ReadonlyArray<TextOutcome>, TokenizerWorkerFailed>
-  /** Test hook: makes worker `worker` throw an uncaught exception outside any job. */
+  /**
+   * Test hook: makes worker `worker` throw an uncaught exception when it reads this message, so
+   * the job sent to it next fails with `TokenizerWorkerFailed` and the worker is replaced.
+   */
   readonly crash: (worker: number) => Effect.Effect<void>
   /** Thread ids of the live workers, by slot (`undefined` while a slot has no worker). */
   readonly threadIds: () => ReadonlyArray<number | undefined>
@@ -67,6 +70,7 @@ export interface TokenizerPool {
 interface Job {
   readonly id: number
   readonly texts: ReadonlyArray<string>
+  readonly maxLength: number
   readonly truncate: boolean
   readonly deferred: Deferred.Deferred<ReadonlyArray<TextOutcome>, TokenizerWorkerFailed>
   cancelled: boolean
@@ -90,7 +94,7 @@ const quiet = (worker: Worker) => {
 /** Starts one worker and waits until its tokenizer is built; the worker is terminated on failure or interruption. */
 const startWorker = (options: TokenizerPoolOptions): Effect.Effect<Worker, ModelLoadError> =>
   Effect.callback<Worker, ModelLoadError>((resume) => {
-    const workerData: TokenizerWorkerData = { source: options.source, maxLength: options.maxLength }
+    const workerData: TokenizerWorkerData = { source: options.source }
     const worker = new Worker(WORKER_URL, { workerData })
     let settled = false
     const fail = (reason: string) => {
@@ -165,7 +169,13 @@ export const make = (options: TokenizerPoolOptions): Effect.Effect<TokenizerPool
 
     const dispatch = (slot: Slot, job: Job) => {
       slot.job = job
-      const message: ToTokenizerWorker = { type: "encode", id: job.id, texts: job.texts, truncate: job.truncate }
+      const message: ToTokenizerWorker = {
+        type: "encode",
+        id: job.id,
+        texts: job.texts,
+        maxLength: job.maxLength,
+        truncate: job.truncate
+      }
       try {
         slot.worker!.postMessage(message)
       } catch (cause) {
@@ -244,6 +254,7 @@ export const make = (options: TokenizerPoolOptions): Effect.Effect<TokenizerPool
 
     const encode = (
       texts: ReadonlyArray<string>,
+      maxLength: number,
       truncate: boolean
     ): Effect.Effect<ReadonlyArray<TextOutcome>, TokenizerWorkerFailed> =>
       Effect.suspend(() => {
@@ -254,6 +265,7 @@ export const make = (options: TokenizerPoolOptions): Effect.Effect<TokenizerPool
         const job: Job = {
           id: nextJobId++,
           texts,
+          maxLength,
           truncate,
           deferred: Deferred.makeUnsafe<ReadonlyArray<TextOutcome>, TokenizerWorkerFailed>(),
           cancelled: false
@@ -297,7 +309,6 @@ export const make = (options: TokenizerPoolOptions): Effect.Effect<TokenizerPool
 export const forTokenizer = (
   path: string,
   tokenizer: ModelTokenizer,
-  maxLength: number,
   workers: number | undefined
 ): Effect.Effect<TokenizerPool | undefined, ModelLoadError, Scope.Scope> => {
   const count = workers ?? 1
@@ -306,5 +317,5 @@ export const forTokenizer = (
       new ModelLoadError({ path, reason: `tokenizerWorkers must be a non-negative integer, got ${count}` })
     )
   }
-  return count === 0 ? Effect.undefined : make({ source: tokenizer.source, maxLength, workers: count, path })
+  return count === 0 ? Effect.undefined : make({ source: tokenizer.source, workers: count, path })
 }

@@ -50,18 +50,23 @@ export type TextOutcome =
  */
 export interface TokenizerWorkerData {
   readonly source: TokenizerSource
-  readonly maxLength: number
 }
 
 /**
  * Messages to a tokenization worker: tokenize `texts` (`crash`: a test hook that makes the worker
- * throw outside any job).
+ * throw an uncaught exception as it reads it).
  *
  * @since 0.1.0
  * @category models
  */
 export type ToTokenizerWorker =
-  | { readonly type: "encode"; readonly id: number; readonly texts: ReadonlyArray<string>; readonly truncate: boolean }
+  | {
+    readonly type: "encode"
+    readonly id: number
+    readonly texts: ReadonlyArray<string>
+    readonly maxLength: number
+    readonly truncate: boolean
+  }
   | { readonly type: "crash" }
 
 /**

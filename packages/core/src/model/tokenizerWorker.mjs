@@ -40,14 +40,10 @@ try {
 }
 
 port.on("message", (/** @type {ToTokenizerWorker} */ message) => {
-  if (message.type === "crash") {
-    setImmediate(() => {
-      throw new Error("crash requested by the pool (test hook)")
-    })
-    return
-  }
+  // an uncaught exception: the worker ends before it reads its next message
+  if (message.type === "crash") throw new Error("crash requested (test hook)")
   if (tokenizer === undefined) return
-  const outcomes = encodeTexts(tokenizer, message.texts, data.maxLength, message.truncate, { left: Infinity })
+  const outcomes = encodeTexts(tokenizer, message.texts, message.maxLength, message.truncate, { left: Infinity })
   /** @type {Array<ArrayBuffer>} */
   const transfer = []
   for (const outcome of outcomes) {
