@@ -46,6 +46,8 @@ export * as ModelMetrics from "./model/ModelMetrics.js"
 export * as InputBuffers from "./model/InputBuffers.js"
 /** @since 0.1.0 */
 export * as WorkerPool from "./model/WorkerPool.js"
+/** @since 0.1.0 */
+export * as TokenizerPool from "./model/TokenizerPool.js"
 /** Test and fault-injection hooks for the model workers (crash a worker, read restarts). @since 0.1.0 */
 export * as ModelTesting from "./model/ModelTesting.js"
 /** The generated built-in models (`default`: MiniLM-L6-shaped, `tiny`) and the English corpus. @since 0.1.0 */

@@ -416,6 +416,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
         normalized: model.normalize,
         workers: model.workers,
         intra_op_threads: model.intraOpNumThreads,
+        tokenization_workers: Engine.tokenizerWorkers(config),
         max_batch_requests: config.maxBatchSize,
         max_batch_tokens: config.maxBatchTokens,
         max_client_batch_size: config.maxClientBatch,

@@ -33,6 +33,7 @@ import * as Http from "node:http"
 import * as Net from "node:net"
 import * as Api from "./Api.js"
 import * as Engine from "./Engine.js"
+import * as EventLoopMetrics from "./EventLoopMetrics.js"
 import type { ServerConfig } from "./ServerConfig.js"
 import { ServerState } from "./ServerState.js"
 
@@ -161,6 +162,7 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<RunningServer, StartError, Scope.Scope> =>
   Effect.gen(function*() {
+    yield* EventLoopMetrics.sample
     const state = new ServerState()
     const node = Http.createServer(receiveTimeouts(config))
     // Longer than the usual 60 s idle timeout of load balancers, so they close first.

@@ -64,6 +64,11 @@ export interface ServerConfig {
   readonly workers: number | undefined
   /** Intra-op threads per ONNX session; `undefined`: the model's default. */
   readonly threads: number | undefined
+  /**
+   * Tokenization worker threads for the texts too long to tokenize on the event loop; 0 tokenizes
+   * every text on the event loop; `undefined`: the model's default (a quarter of the cores, 1 to 4).
+   */
+  readonly tokenizerWorkers: number | undefined
   /** Time budget of one request, queueing included, in ms (default 30000). */
   readonly requestTimeoutMs: number
   /**
@@ -113,6 +118,7 @@ export const defaults: ServerConfig = {
   echoDimension: undefined,
   workers: undefined,
   threads: undefined,
+  tokenizerWorkers: undefined,
   requestTimeoutMs: 30_000,
   runTimeoutMs: undefined,
   drainTimeoutMs: 10_000,
@@ -365,6 +371,16 @@ export const settings: ReadonlyArray<Setting> = [
     "<int|auto>",
     optionalInt(1, 256),
     "Intra-op threads per ONNX session.",
+    { shownDefault: "auto" }
+  ),
+  setting(
+    "tokenizerWorkers",
+    "ADABATCH_TOKENIZER_WORKERS",
+    "<int|auto>",
+    optionalInt(0, 64),
+    "Tokenization worker threads for texts too long to tokenize on the event loop (more than 8192 characters " +
+      "of tokenizer work in one request that no safe cut shortens); 0 tokenizes every text on the event loop. " +
+      "auto: a quarter of the cores, 1 to 4.",
     { shownDefault: "auto" }
   ),
   setting(

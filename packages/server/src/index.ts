@@ -16,6 +16,8 @@ export * as Encoding from "./Encoding.js"
 /** @since 0.1.0 */
 export * as Engine from "./Engine.js"
 /** @since 0.1.0 */
+export * as EventLoopMetrics from "./EventLoopMetrics.js"
+/** @since 0.1.0 */
 export * as HttpMetrics from "./HttpMetrics.js"
 /** @since 0.1.0 */
 export * as Requests from "./Requests.js"

@@ -33,8 +33,9 @@ export interface EchoModelOptions {
   /** A batch containing `poisonTokenId` fails with `InferenceFailed`, whatever the action (nothing runs in a worker). */
   readonly faults?: FaultInjection | undefined
   /**
-   * Tokenization worker threads for the texts too long to tokenize on the calling fiber (default
-   * 1; 0: every text is tokenized on the calling fiber). See `ModelTokenizer.tokenize`.
+   * Tokenization worker threads for the texts too long to tokenize on the calling fiber (default:
+   * `TokenizerPool.defaultWorkers()`; 0: every text is tokenized on the calling fiber). See
+   * `ModelTokenizer.tokenize`.
    */
   readonly tokenizerWorkers?: number | undefined
 }

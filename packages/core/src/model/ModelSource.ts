@@ -44,8 +44,9 @@ export interface ModelSourceOptions {
   /** Poison-input fault injection for reliability tests. */
   readonly faults?: FaultInjection | undefined
   /**
-   * Tokenization worker threads for the texts too long to tokenize on the calling fiber (default 1;
-   * 0: every text is tokenized on the calling fiber). See `ModelTokenizer.tokenize`.
+   * Tokenization worker threads for the texts too long to tokenize on the calling fiber (default:
+   * `TokenizerPool.defaultWorkers()`; 0: every text is tokenized on the calling fiber). See
+   * `ModelTokenizer.tokenize`.
    */
   readonly tokenizerWorkers?: number | undefined
   /** Cache root of the built-in models (default: `ADABATCH_CACHE_DIR`, else `packages/core/.cache`). */

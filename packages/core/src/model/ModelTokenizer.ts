@@ -48,6 +48,8 @@ export interface ModelTokenizer {
   readonly truncationMaxLength: number | undefined
   /** Where a very long text may be cut without changing its first ids (`undefined`: nowhere). */
   readonly findCut: FindCut | undefined
+  /** Shortens a text without changing its ids (runs of characters inside one over-long word). */
+  readonly squeeze: ((text: string) => string) | undefined
   /** What a worker thread needs to build the same tokenizer. */
   readonly source: TokenizerSource
 }

@@ -52,8 +52,9 @@ export interface OnnxModelOptions {
   /** Fault injection for reliability tests (see `WorkerPool.FaultInjection`). */
   readonly faults?: WorkerPool.FaultInjection | undefined
   /**
-   * Tokenization worker threads for the texts too long to tokenize on the calling fiber (default
-   * 1; 0: every text is tokenized on the calling fiber, however long). See `ModelTokenizer.tokenize`.
+   * Tokenization worker threads for the texts too long to tokenize on the calling fiber (default:
+   * `TokenizerPool.defaultWorkers()`; 0: every text is tokenized on the calling fiber, however
+   * long). See `ModelTokenizer.tokenize`.
    */
   readonly tokenizerWorkers?: number | undefined
 }

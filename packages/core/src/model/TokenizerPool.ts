@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import { Deferred, Effect, Exit, FiberSet, Metric, Result, type Scope } from "effect"
+import { availableParallelism } from "node:os"
 import { Worker } from "node:worker_threads"
 import { ModelLoadError, TokenizerWorkerFailed } from "./ModelError.js"
 import * as ModelMetrics from "./ModelMetrics.js"
@@ -299,7 +300,16 @@ export const make = (options: TokenizerPoolOptions): Effect.Effect<TokenizerPool
   })
 
 /**
- * The tokenization workers of a model: `workers` of them (default 1), none for 0. Fails with
+ * The default number of tokenization workers: a quarter of the cores, at least 1 and at most 4
+ * (they only take the rare texts too long for the event loop).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultWorkers = (): number => Math.max(1, Math.min(4, Math.floor(availableParallelism() / 4)))
+
+/**
+ * The tokenization workers of a model: `workers` of them (default {@link defaultWorkers}), none for 0. Fails with
  * `ModelLoadError` for a negative or fractional count, or when the tokenizer cannot be built in a
  * worker; `path` names the model in errors.
  *
@@ -311,7 +321,7 @@ export const forTokenizer = (
   tokenizer: ModelTokenizer,
   workers: number | undefined
 ): Effect.Effect<TokenizerPool | undefined, ModelLoadError, Scope.Scope> => {
-  const count = workers ?? 1
+  const count = workers ?? defaultWorkers()
   if (!Number.isInteger(count) || count < 0) {
     return Effect.fail(
       new ModelLoadError({ path, reason: `tokenizerWorkers must be a non-negative integer, got ${count}` })

@@ -38,7 +38,7 @@ const scanner = (boundaries) => (text, window) => {
  * @typedef {object} BuiltTokenizer
  * @property {ReadonlyArray<AddedToken>} added_tokens
  * @property {((text: string) => string) | null} normalizer
- * @property {{ fuse_unk?: boolean }} model
+ * @property {{ fuse_unk?: boolean, max_input_chars_per_word?: number }} model
  */
 
 /** `{ type }` of a pipeline stage in `tokenizer.json`, or `null`. */
@@ -131,6 +131,90 @@ export const bertFindCut = (json, hf) => {
     }
   }
   return scanner(boundaries)
+}
+
+const FIRST_EMOJI = 0x1f300
+const LAST_EMOJI = 0x1faff
+
+/**
+ * The "plain" code points: ASCII letters and digits, and the emoji (`So`) of U+1F300 to U+1FAFF.
+ * Each is one code point that every BERT normalisation step keeps as one word character
+ * (lowercasing maps a letter to one letter), and none is cased-ignorable, so the final-sigma rule
+ * reads no further than it.
+ */
+const plainTables = () => {
+  const ascii = new Uint8Array(128)
+  for (let c = 0; c < 128; c++) if (/[0-9A-Za-z]/.test(String.fromCharCode(c))) ascii[c] = 1
+  const emoji = new Uint8Array(LAST_EMOJI - FIRST_EMOJI + 1)
+  for (let cp = FIRST_EMOJI; cp <= LAST_EMOJI; cp++) {
+    if (/^\p{So}$/u.test(String.fromCodePoint(cp))) emoji[cp - FIRST_EMOJI] = 1
+  }
+  return { ascii, emoji }
+}
+
+/**
+ * Shortens, in a BERT-style pipeline (the same pipelines as {@link bertFindCut}), every run of more
+ * than `max_input_chars_per_word + 1` plain code points (ASCII letters and digits, emoji) to its
+ * first `max_input_chars_per_word` code points and its last: the word around the run is longer
+ * than WordPiece takes either way, so it is one `[UNK]` either way, and every other word is
+ * untouched. 1.9 MB of emoji is one word: shortened, it costs the tokenizer 101 characters.
+ *
+ * Only when no added token starts with a plain code point or is as long as the part kept (no
+ * added token can then start inside the run or span it). `undefined` for any other pipeline.
+ *
+ * @since 0.1.0
+ * @category cutting
+ * @param {Record<string, unknown>} json the `tokenizer.json` document
+ * @param {BuiltTokenizer} hf the tokenizer built from it
+ * @returns {((text: string) => string) | undefined}
+ */
+export const bertSqueeze = (json, hf) => {
+  if (bertFindCut(json, hf) === undefined) return undefined
+  const keep = (hf.model.max_input_chars_per_word ?? 100) + 1
+  const { ascii, emoji } = plainTables()
+  /** Units of the plain code point at `i` (0: not plain). */
+  const plainAt = (/** @type {string} */ text, /** @type {number} */ i) => {
+    const c = text.charCodeAt(i)
+    if (c < 128) return ascii[c] ?? 0
+    if (c < 0xd83c || c > 0xd83e) return 0
+    const low = text.charCodeAt(i + 1)
+    if (!(low >= 0xdc00 && low <= 0xdfff)) return 0
+    const cp = ((c - 0xd800) << 10) + low - 0xdc00 + 0x10000
+    return cp <= LAST_EMOJI && cp >= FIRST_EMOJI && emoji[cp - FIRST_EMOJI] === 1 ? 2 : 0
+  }
+  const { forms } = addedTokenUnits(hf)
+  if (forms.some((form) => plainAt(form, 0) > 0 || form.length >= keep - 1)) return undefined
+  return (text) => {
+    /** @type {Array<string>} */
+    const parts = []
+    let copied = 0
+    let points = 0
+    let headEnd = 0
+    let lastStart = 0
+    const flush = (/** @type {number} */ end) => {
+      if (points > keep) {
+        parts.push(text.slice(copied, headEnd), text.slice(lastStart, end))
+        copied = end
+      }
+      points = 0
+    }
+    for (let i = 0; i < text.length;) {
+      const c = text.charCodeAt(i)
+      const width = c < 128 ? ascii[c] ?? 0 : plainAt(text, i)
+      if (width === 0) {
+        flush(i)
+        i++
+        continue
+      }
+      if (++points === keep - 1) headEnd = i + width
+      lastStart = i
+      i += width
+    }
+    flush(text.length)
+    if (parts.length === 0) return text
+    parts.push(text.slice(copied))
+    return parts.join("")
+  }
 }
 
 /** Word characters of the built-in word hasher: ASCII letters and digits, and any unit above 127. */

@@ -25,6 +25,7 @@
  * @property {(text: string) => ArrayLike<number>} encode ids of one text, special tokens included
  * @property {number} specialSuffix special tokens after the text
  * @property {FindCut | undefined} findCut where a long text may be cut, if anywhere
+ * @property {((text: string) => string) | undefined} squeeze shortens a text without changing its ids
  */
 
 /**
@@ -34,10 +35,13 @@
  * @typedef {{ left: number }} Budget
  */
 
-/** The first window is this many characters per allowed token (a text of one token per character needs 1). */
-const FIRST_WINDOW_PER_TOKEN = 2
-/** Each further window is this many times the last. */
-const WINDOW_GROWTH = 4
+/**
+ * Texts up to this many characters per allowed token are tokenized whole (a refusal then gives
+ * their exact length); longer ones by a prefix first, where the tokenizer can cut them.
+ */
+const WHOLE_PER_TOKEN = 4
+/** Margin on the window a prefix's density of tokens predicts. */
+const WINDOW_MARGIN = 1.25
 
 const describe = (/** @type {unknown} */ error) => (error instanceof Error ? error.message : String(error))
 
@@ -68,9 +72,10 @@ const limit = (ids, specialSuffix, maxLength, truncate, atLeast) => {
  * The ids of a prefix of `text` that has more than `maxLength` tokens, or `undefined` when no
  * safe cut gives one before the end of the text (or the budget runs out first).
  *
- * Windows grow from 2 characters per allowed token by 4x; in each, the tokenizer's `findCut`
- * picks the last safe cut. Since every token takes at least one character, the first window
- * decides a text of one token per character (`!!!…`, CJK); ordinary prose takes two windows.
+ * In each window the tokenizer's `findCut` picks the last safe cut. The first window is
+ * `maxLength + 1` characters: it decides a text of one token per character (`!!!…`, CJK). Each
+ * next window is what the last prefix's density of tokens predicts, with a margin, and at least
+ * twice the last: ordinary prose takes two windows.
  *
  * @param {CuttableTokenizer} tokenizer
  * @param {FindCut} findCut
@@ -79,21 +84,26 @@ const limit = (ids, specialSuffix, maxLength, truncate, atLeast) => {
  * @param {Budget} budget
  */
 const encodePrefix = (tokenizer, findCut, text, maxLength, budget) => {
-  for (let window = FIRST_WINDOW_PER_TOKEN * (maxLength + 1); window < text.length; window *= WINDOW_GROWTH) {
+  for (let window = maxLength + 1; window < text.length;) {
     const cut = findCut(text, window)
-    if (cut === undefined) continue
+    if (cut === undefined) {
+      window *= 2
+      continue
+    }
     if (cut > budget.left) return undefined
     budget.left -= cut
     const ids = tokenizer.encode(text.slice(0, cut))
     if (ids.length > maxLength) return ids
+    window = Math.max(2 * window, Math.ceil((WINDOW_MARGIN * cut * (maxLength + 1)) / Math.max(1, ids.length)))
   }
   return undefined
 }
 
 /**
- * Tokenizes one text and applies the length limit, by a prefix when the tokenizer can cut it
- * safely. Returns `undefined` when doing so would take more than `budget` characters of
- * tokenizer work (the caller then tokenizes the text elsewhere, with a larger budget).
+ * Tokenizes one text and applies the length limit: by a prefix when it is longer than 4
+ * characters per allowed token and the tokenizer can cut it safely, else whole (squeezed first, when the tokenizer can squeeze it). Returns `undefined` when
+ * doing so would take more than `budget` characters of tokenizer work (the caller then tokenizes
+ * the text elsewhere, with a larger budget).
  *
  * @since 0.1.0
  * @category tokenization
@@ -106,13 +116,14 @@ const encodePrefix = (tokenizer, findCut, text, maxLength, budget) => {
  */
 export const encodeText = (tokenizer, text, maxLength, truncate, budget) => {
   try {
-    if (tokenizer.findCut !== undefined && text.length > FIRST_WINDOW_PER_TOKEN * (maxLength + 1)) {
+    if (tokenizer.findCut !== undefined && text.length > WHOLE_PER_TOKEN * (maxLength + 1)) {
       const prefix = encodePrefix(tokenizer, tokenizer.findCut, text, maxLength, budget)
       if (prefix !== undefined) return limit(prefix, tokenizer.specialSuffix, maxLength, truncate, true)
     }
     if (text.length > budget.left) return undefined
     budget.left -= text.length
-    return limit(tokenizer.encode(text), tokenizer.specialSuffix, maxLength, truncate, false)
+    const whole = tokenizer.squeeze === undefined ? text : tokenizer.squeeze(text)
+    return limit(tokenizer.encode(whole), tokenizer.specialSuffix, maxLength, truncate, false)
   } catch (cause) {
     return { type: "failed", reason: describe(cause) }
   }

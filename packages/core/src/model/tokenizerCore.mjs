@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { Tokenizer } from "@huggingface/tokenizers"
-import { bertFindCut, builtinFindCut } from "./cutRules.mjs"
+import { bertFindCut, bertSqueeze, builtinFindCut } from "./cutRules.mjs"
 import { shortcutBertNormalizer, shortcutWordPiece } from "./tokenizerFastPaths.mjs"
 
 /** @typedef {import("./ModelTokenizer.js").ModelTokenizer} ModelTokenizer */
@@ -86,6 +86,7 @@ export const describeHuggingFace = (hf, json, config) => {
     probeIds,
     truncationMaxLength: document["truncation"]?.["max_length"] ?? undefined,
     findCut: bertFindCut(document, /** @type {any} */ (hf)),
+    squeeze: bertSqueeze(document, /** @type {any} */ (hf)),
     source: { kind: "huggingface", json, config }
   }
 }
@@ -153,6 +154,7 @@ export const builtin = {
   probeIds: [BUILTIN_CLS, BUILTIN_VOCAB - 1, BUILTIN_SEP],
   truncationMaxLength: undefined,
   findCut: builtinFindCut(BUILTIN_PIECE),
+  squeeze: undefined,
   source: { kind: "builtin" }
 }
 

@@ -53,8 +53,9 @@ describe("ModelTokenizer (tokenizer.json)", () => {
   it.effect("fails with InputTooLong (index, tokens, maxLength) without truncate", () =>
     Effect.gen(function*() {
       const tokenizer = load()
+      // up to 4 characters per allowed token: tokenized whole, so the count is exact
       const error = yield* Effect.flip(
-        ModelTokenizer.tokenize(tokenizer, 6, ["short", "the quick brown fox jumps over the lazy dog"], {
+        ModelTokenizer.tokenize(tokenizer, 10, ["short", "the quick brown fox jumps over the lazy dog"], {
           truncate: false
         })
       )
@@ -62,9 +63,9 @@ describe("ModelTokenizer (tokenizer.json)", () => {
       assert.deepStrictEqual({ index: error.index, tokens: error.tokens, maxLength: error.maxLength }, {
         index: 1,
         tokens: 11,
-        maxLength: 6
+        maxLength: 10
       })
-      assert.match(error.message, /input 1 has 11 tokens, more than the model's maximum of 6/)
+      assert.match(error.message, /input 1 has 11 tokens, more than the model's maximum of 10/)
     }))
 
   it("rejects a tokenizer.json it cannot build", () => {
@@ -183,7 +184,8 @@ describe("very long texts (tokenized by a prefix first)", () => {
       const full = Array.from(base.encode(text))
       assert.deepStrictEqual(Array.from(encoded.ids), [...full.slice(0, 127), full[full.length - 1]])
       assert.isTrue(encoded.truncated)
-      // windows of 2 and then 8 characters per allowed token
+      // two windows: 129 characters, then what their density of tokens predicts
+      assert.isAtMost(lengths.length, 2)
       assert.isAtMost(lengths.reduce((a, b) => a + b, 0), 129 * 10)
     })
 
@@ -199,11 +201,11 @@ describe("very long texts (tokenized by a prefix first)", () => {
       assert.isAtMost(lengths.reduce((a, b) => a + b, 0), 129 * 10)
     })
 
-    it(`${name}: a text of one token per character is decided by its first ${2 * 129} characters`, () => {
+    it(`${name}: a text of one token per character is decided by its first 129 characters`, () => {
       const { lengths, tokenizer } = spy(base)
       const r = ModelTokenizer.encodeOne(tokenizer, "!".repeat(2_000_000), 0, 128, false)
       assert.isTrue(Result.isFailure(r))
-      assert.deepStrictEqual(lengths, [2 * 129])
+      assert.deepStrictEqual(lengths, [129])
     })
 
     it(`${name}: a long text the prefixes cannot decide is tokenized whole`, () => {
