@@ -131,6 +131,12 @@ const startWorker = (options: TokenizerPoolOptions): Effect.Effect<Worker, Model
  */
 export const make = (options: TokenizerPoolOptions): Effect.Effect<TokenizerPool, ModelLoadError, Scope.Scope> =>
   Effect.gen(function*() {
+    if (!Number.isInteger(options.workers) || options.workers < 1) {
+      return yield* new ModelLoadError({
+        path: options.path,
+        reason: `tokenization workers must be a positive integer, got ${options.workers}`
+      })
+    }
     const slots: Array<Slot> = Array.from(
       { length: options.workers },
       (_, index) => ({ index, worker: undefined, job: undefined, lastError: undefined })

@@ -101,9 +101,10 @@ const encodePrefix = (tokenizer, findCut, text, maxLength, budget) => {
 
 /**
  * Tokenizes one text and applies the length limit: by a prefix when it is longer than 4
- * characters per allowed token and the tokenizer can cut it safely, else whole (squeezed first, when the tokenizer can squeeze it). Returns `undefined` when
- * doing so would take more than `budget` characters of tokenizer work (the caller then tokenizes
- * the text elsewhere, with a larger budget).
+ * characters per allowed token and the tokenizer can cut it safely, else whole (squeezed first,
+ * when the tokenizer can squeeze it). Returns `undefined` when doing so would take more than
+ * `budget` characters of tokenizer work (the caller then tokenizes the text elsewhere, with a
+ * larger budget).
  *
  * @since 0.1.0
  * @category tokenization
