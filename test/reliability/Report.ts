@@ -107,6 +107,16 @@ const overloadRows = (o: Record<string, any> | undefined) => {
   })
 }
 
+/** The worst stall of the long-input cases against the one without a long input. */
+const longInputsSummary = (cases: ReadonlyArray<any>): string => {
+  const baseline = cases.find((c) => c.requests === undefined)
+  const attacks = cases.filter((c) => c.requests !== undefined)
+  const worst = attacks.reduce((a, c) => (c.worstStallMs > a.worstStallMs ? c : a), attacks[0] ?? { worstStallMs: 0 })
+  return `${num(worst.worstStallMs, 0)} ms (${worst.name ?? "none"}) vs ${num(baseline?.worstStallMs, 0)} ms with ` +
+    `normal requests only; ${attacks.filter((c) => c.normalNot200 === 0).length}/${attacks.length} cases with every ` +
+    "normal request answered 200"
+}
+
 /** The Markdown text. */
 export const render = (input: ReportInput): string => {
   const { figures: fig, tests } = input
@@ -120,6 +130,7 @@ export const render = (input: ReportInput): string => {
   const disconnect = fig["disconnect"]
   const soak = fig["soak"]?.soak
   const hostile = fig["hostile"]
+  const longInputs = fig["long-inputs"]
 
   out.push("# Reliability")
   out.push("")
@@ -235,6 +246,10 @@ export const render = (input: ReportInput): string => {
           `beside 515 slow bodies ${hostile.slowBodies?.normalRequest?.status}; 1 GiB zip bomb ` +
           `${hostile.encoding?.bomb?.status} (+${num(hostile.encoding?.bomb?.rssGrowthMiB)} MiB); ` +
           `${hostile.inflightBytes?.requests} x 1.9 MB bodies at once +${num(hostile.inflightBytes?.rssGrowthMiB)} MiB`
+    ],
+    [
+      "Long inputs: worst event-loop stall",
+      longInputs?.cases === undefined ? "not run" : longInputsSummary(longInputs.cases)
     ],
     [
       "Soak slopes (per minute)",
@@ -500,6 +515,45 @@ export const render = (input: ReportInput): string => {
   }
   out.push("")
   out.push(...hostileSection(hostile, tests))
+
+  // --- long inputs --------------------------------------------------------------------------------
+  out.push("## 8. Long inputs and the event loop")
+  out.push("")
+  out.push(
+    "Child server (`bin.ts`, tiny ONNX model, maximum 128 tokens, default tokenization workers) while two clients " +
+      "send normal requests (10 words) 5 ms apart. Each input is sent 3 times in a row (the last case: two clients " +
+      "in a loop for 3 s); the worst stall is the longest event-loop delay the server's main thread saw meanwhile " +
+      "(`monitorEventLoopDelay`, sampled every 100 ms), to be read against the first row (no long input at all) on " +
+      "the same machine. The latency of the normal requests also counts their wait for the long inputs' own " +
+      "inference (each cut to 128 tokens) on the one inference worker. Texts are cut before tokenizing where that provably keeps their first ids, and what would " +
+      `still take more than 8,192 characters of tokenizer work goes to a tokenization worker thread. Tests: ` +
+      `${passed(tests, "long-inputs.test.ts")}.`
+  )
+  out.push("")
+  if (longInputs?.cases !== undefined) {
+    out.push(table(
+      ["input", "answer", "slowest answer", "worst stall", "normal requests meanwhile: max / p99", "not 200"],
+      longInputs.cases.map((c: any) => [
+        c.name.replace(/\|/g, "\\|"),
+        c.status === undefined ? "-" : `${c.status} x ${c.requests}`,
+        c.attackMaxMs === undefined ? "-" : `${num(c.attackMaxMs, 0)} ms`,
+        `${num(c.worstStallMs, 0)} ms`,
+        `${num(c.normalMaxMs, 0)} / ${num(c.normalP99Ms, 0)} ms (${num(c.normalRequests, 0)})`,
+        num(c.normalNot200, 0)
+      ])
+    ))
+    out.push("")
+    const m = longInputs.metrics
+    if (m !== undefined) {
+      out.push(
+        `\`adabatch_event_loop_delay_seconds\` over the whole case: ${num(m.eventLoopSamples, 0)} samples, ` +
+          `${num(m.samplesOver50Ms, 0)} later than 50 ms; \`adabatch_model_tokenizer_worker_texts_total\`: ` +
+          `${num(m.textsTokenizedInWorkers, 0)} texts tokenized in a worker thread.`
+      )
+      out.push("")
+    }
+  }
+  out.push("")
   return `${out.join("\n")}\n`
 }
 

@@ -143,11 +143,13 @@ export const make = (
       }
     }
     const m = inProcess
+    // one text per call: a short call is tokenized synchronously (a long one could go to a
+    // tokenization worker, which runSync cannot wait for)
     const tokenize = (texts: ReadonlyArray<string>) =>
-      Effect.runSync(m.tokenize(texts, { truncate: true })).map((encoded) => ({
-        tokens: encoded.ids.length,
-        encoded
-      }))
+      texts.map((text) => {
+        const encoded = Effect.runSync(m.tokenize([text], { truncate: true }))[0]!
+        return { tokens: encoded.ids.length, encoded }
+      })
     progress.step("setup", "building input sets", 1)
     const build = (kind: InputKind) =>
       Inputs.build({

@@ -139,7 +139,9 @@ const cutToTokens = <T>(
 }
 
 /**
- * A `tokenize` for {@link build} from an effectful tokenizer returning `ids` per text.
+ * A `tokenize` for {@link build} from an effectful tokenizer returning `ids` per text. Texts are
+ * tokenized one per call: a model tokenizes a short call synchronously (a long one may go to a
+ * tokenization worker thread, which `runSync` cannot wait for).
  *
  * @since 0.1.0
  * @category constructors
@@ -149,4 +151,7 @@ export const tokenizeWith = <T extends { readonly ids: ArrayLike<number> }>(
   tokenize: (texts: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<T>, unknown>
 ) =>
 (texts: ReadonlyArray<string>): ReadonlyArray<{ readonly tokens: number; readonly encoded: T }> =>
-  runSync(tokenize(texts)).map((encoded) => ({ tokens: encoded.ids.length, encoded }))
+  texts.map((text) => {
+    const encoded = runSync(tokenize([text]))[0]!
+    return { tokens: encoded.ids.length, encoded }
+  })

@@ -15,7 +15,7 @@ import type { BatchSizePolicy } from "./batching/BatchSizePolicy.js"
 import type { QueuePolicy } from "./batching/QueuePolicy.js"
 import type { WaitPolicy } from "./batching/WaitPolicy.js"
 import { EmbeddingModel, type Encoded, type ModelInfo } from "./model/EmbeddingModel.js"
-import type { InferenceFailed, InputTooLong, TokenizationFailed } from "./model/ModelError.js"
+import type { InferenceFailed, InputTooLong, TokenizationFailed, TokenizerWorkerFailed } from "./model/ModelError.js"
 
 /**
  * Per-call options.
@@ -66,7 +66,7 @@ export interface EmbedResult {
  * @since 0.1.0
  * @category errors
  */
-export type EmbedError = InputTooLong | TokenizationFailed | InferenceFailed | BatcherError
+export type EmbedError = InputTooLong | TokenizationFailed | TokenizerWorkerFailed | InferenceFailed | BatcherError
 
 /**
  * The service.

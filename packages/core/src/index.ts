@@ -56,6 +56,8 @@ export * as LayoutCalibration from "./model/LayoutCalibration.js"
 export * as LayoutCache from "./model/LayoutCache.js"
 /** Deciding workers x threads: configured, from the usable cores, or calibrated. @since 0.1.0 */
 export * as WorkerLayout from "./model/WorkerLayout.js"
+/** @since 0.1.0 */
+export * as TokenizerPool from "./model/TokenizerPool.js"
 /** Test and fault-injection hooks for the model workers (crash a worker, read restarts). @since 0.1.0 */
 export * as ModelTesting from "./model/ModelTesting.js"
 /** The generated built-in models (`default`: MiniLM-L6-shaped, `tiny`) and the English corpus. @since 0.1.0 */

@@ -116,6 +116,7 @@ export const fromEmbedError = (error: Embedder.EmbedError, field: string, single
         retryAfterMs: 1000
       })
     case "InferenceFailed":
+    case "TokenizerWorkerFailed":
       return new ApiError({ kind: "inference_failed", message: error.message })
     case "BatchShapeMismatch":
       return new ApiError({ kind: "inference_failed", message: `model error: ${error.message}` })
@@ -386,6 +387,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
         workers: model.workers,
         intra_op_threads: model.intraOpNumThreads,
         layout: LayoutView.toJson(model.layout),
+        tokenization_workers: Engine.tokenizerWorkers(config),
         max_batch_requests: config.maxBatchSize,
         max_batch_tokens: config.maxBatchTokens,
         max_client_batch_size: config.maxClientBatch,

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { EmbeddingModel, ModelError } from "@adabatch/core"
-import { BatchSizePolicy, Embedder, ModelSource, QueuePolicy, WaitPolicy } from "@adabatch/core"
+import { BatchSizePolicy, Embedder, ModelSource, QueuePolicy, TokenizerPool, WaitPolicy } from "@adabatch/core"
 import { Duration, Layer } from "effect"
 import type { ServerConfig } from "./ServerConfig.js"
 
@@ -18,6 +18,15 @@ import type { ServerConfig } from "./ServerConfig.js"
  * @category options
  */
 export const runTimeoutMs = (config: ServerConfig): number => config.runTimeoutMs ?? config.requestTimeoutMs + 1000
+
+/**
+ * The tokenization worker threads the configuration gives (`auto`: `TokenizerPool.defaultWorkers`).
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export const tokenizerWorkers = (config: ServerConfig): number =>
+  config.tokenizerWorkers ?? TokenizerPool.defaultWorkers()
 
 /**
  * The `ModelSource` options the configuration gives: the model, its workers and threads (`auto`
@@ -33,6 +42,7 @@ export const modelOptions = (config: ServerConfig): ModelSource.ModelSourceOptio
   workers: config.workers ?? "auto",
   intraOpNumThreads: config.threads ?? "auto",
   recalibrate: config.recalibrate,
+  tokenizerWorkers: tokenizerWorkers(config),
   runTimeout: Duration.millis(runTimeoutMs(config))
 })
 

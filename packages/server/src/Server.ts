@@ -36,6 +36,7 @@ import * as Net from "node:net"
 import * as Api from "./Api.js"
 import * as DashboardFeed from "./dashboard/Feed.js"
 import * as Engine from "./Engine.js"
+import * as EventLoopMetrics from "./EventLoopMetrics.js"
 import * as Backpressure from "./http/Backpressure.js"
 import * as LayoutView from "./LayoutView.js"
 import * as OpenConnections from "./OpenConnections.js"
@@ -174,6 +175,7 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<RunningServer, StartError, Scope.Scope> =>
   Effect.gen(function*() {
+    yield* EventLoopMetrics.sample
     const state = new ServerState()
     const node = Http.createServer(receiveTimeouts(config))
     Backpressure.install(node, { ...Backpressure.defaults, writeTimeoutMs: config.writeTimeoutMs })

@@ -69,6 +69,11 @@ export interface ServerConfig {
   readonly threads: number | undefined
   /** Calibrate the worker layout again at start-up even when a cached calibration exists (default false). */
   readonly recalibrate: boolean
+  /**
+   * Tokenization worker threads for the texts too long to tokenize on the event loop; 0 tokenizes
+   * every text on the event loop; `undefined`: the model's default (a quarter of the cores, 1 to 4).
+   */
+  readonly tokenizerWorkers: number | undefined
   /** Time budget of one request, queueing included, in ms (default 30000). */
   readonly requestTimeoutMs: number
   /**
@@ -134,6 +139,7 @@ export const defaults: ServerConfig = {
   workers: undefined,
   threads: undefined,
   recalibrate: false,
+  tokenizerWorkers: undefined,
   requestTimeoutMs: 30_000,
   runTimeoutMs: undefined,
   drainTimeoutMs: 10_000,
@@ -410,6 +416,16 @@ export const settings: ReadonlyArray<Setting> = [
     "Calibrate the worker layout again at start-up even when a cached calibration exists (with workers and " +
       "threads auto; the cache is under ADABATCH_CACHE_DIR).",
     { boolean: true }
+  ),
+  setting(
+    "tokenizerWorkers",
+    "ADABATCH_TOKENIZER_WORKERS",
+    "<int|auto>",
+    optionalInt(0, 64),
+    "Tokenization worker threads for texts too long to tokenize on the event loop (more than 8192 characters " +
+      "of tokenizer work in one request that no safe cut shortens); 0 tokenizes every text on the event loop. " +
+      "auto: a quarter of the cores, 1 to 4.",
+    { shownDefault: "auto" }
   ),
   setting(
     "requestTimeoutMs",

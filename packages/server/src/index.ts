@@ -24,6 +24,8 @@ export * as InflightBytes from "./http/InflightBytes.js"
 /** @since 0.1.0 */
 export * as JsonBody from "./http/JsonBody.js"
 /** @since 0.1.0 */
+export * as EventLoopMetrics from "./EventLoopMetrics.js"
+/** @since 0.1.0 */
 export * as HttpMetrics from "./HttpMetrics.js"
 /** @since 0.1.0 */
 export * as LayoutView from "./LayoutView.js"

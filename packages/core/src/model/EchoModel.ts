@@ -9,12 +9,14 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer, Metric } from "effect"
+import { Effect, Layer, Metric, type Scope } from "effect"
 import { EmbeddingModel, type Encoded, type ModelInfo } from "./EmbeddingModel.js"
 import * as ModelDirectory from "./ModelDirectory.js"
 import { InferenceFailed, ModelLoadError } from "./ModelError.js"
 import * as ModelMetrics from "./ModelMetrics.js"
+import * as ModelTesting from "./ModelTesting.js"
 import * as ModelTokenizer from "./ModelTokenizer.js"
+import * as TokenizerPool from "./TokenizerPool.js"
 import type { FaultInjection } from "./WorkerPool.js"
 
 /**
@@ -30,6 +32,12 @@ export interface EchoModelOptions {
   readonly maxLength?: number | undefined
   /** A batch containing `poisonTokenId` fails with `InferenceFailed`, whatever the action (nothing runs in a worker). */
   readonly faults?: FaultInjection | undefined
+  /**
+   * Tokenization worker threads for the texts too long to tokenize on the calling fiber (default:
+   * `TokenizerPool.defaultWorkers()`; 0: every text is tokenized on the calling fiber). See
+   * `ModelTokenizer.tokenize`.
+   */
+  readonly tokenizerWorkers?: number | undefined
 }
 
 const DEFAULT_DIMENSION = 384
@@ -71,12 +79,14 @@ const positiveInt = (name: string, value: number | undefined) =>
     : Effect.fail(new ModelLoadError({ path: "echo", reason: `${name} must be a positive integer, got ${value}` }))
 
 /**
- * Builds the echo model.
+ * Builds the echo model in the current scope (closing it ends the tokenization workers).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options?: EchoModelOptions): Effect.Effect<EmbeddingModel["Service"], ModelLoadError> =>
+export const make = (
+  options?: EchoModelOptions
+): Effect.Effect<EmbeddingModel["Service"], ModelLoadError, Scope.Scope> =>
   Effect.gen(function*() {
     yield* positiveInt("dimension", options?.dimension)
     yield* positiveInt("maxLength", options?.maxLength)
@@ -86,6 +96,11 @@ export const make = (options?: EchoModelOptions): Effect.Effect<EmbeddingModel["
     const tokenizer = manifest?.tokenizer ?? ModelTokenizer.builtin
     const dimension = options?.dimension ?? manifest?.dimension ?? DEFAULT_DIMENSION
     const maxLength = options?.maxLength ?? manifest?.maxLength ?? DEFAULT_MAX_LENGTH
+    const tokenizerPool = yield* TokenizerPool.forTokenizer(
+      manifest?.path ?? "echo",
+      tokenizer,
+      options?.tokenizerWorkers
+    )
     const info: ModelInfo = {
       id: manifest === undefined ? "echo" : `echo:${manifest.id}`,
       kind: "echo",
@@ -127,12 +142,15 @@ export const make = (options?: EchoModelOptions): Effect.Effect<EmbeddingModel["
         )
       })
 
-    return EmbeddingModel.of({
+    const service = EmbeddingModel.of({
       info,
-      tokenize: (texts, tokenizeOptions) => ModelTokenizer.tokenize(tokenizer, maxLength, texts, tokenizeOptions),
+      tokenize: (texts, tokenizeOptions) =>
+        ModelTokenizer.tokenize(tokenizer, maxLength, texts, tokenizeOptions, tokenizerPool),
       embedBatch,
       ping: Effect.void
     })
+    if (tokenizerPool !== undefined) ModelTesting.registerTokenizerPool(service, tokenizerPool)
+    return service
   })
 
 /**

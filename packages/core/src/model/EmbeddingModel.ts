@@ -2,8 +2,9 @@
  * The `EmbeddingModel` service: texts in, L2-normalised float32 embeddings out.
  *
  * It is split in two steps so that the batching engine can sit between them:
- * - `tokenize` runs at admission on the caller's fiber, so the engine knows each input's token
- *   cost before batching;
+ * - `tokenize` runs at admission, so the engine knows each input's token cost before batching:
+ *   on the caller's fiber, except the texts too long to tokenize there without holding the event
+ *   loop, which go to tokenization worker threads;
  * - `embedBatch` is the engine's `batch -> results` function: it packs a batch of tokenized
  *   inputs (padded only to the longest one), runs it in a worker thread and returns one vector per
  *   input, in order.
@@ -14,7 +15,7 @@
  * @since 0.1.0
  */
 import { Context, type Effect } from "effect"
-import type { InferenceFailed, InputTooLong, TokenizationFailed } from "./ModelError.js"
+import type { InferenceFailed, InputTooLong, TokenizationFailed, TokenizerWorkerFailed } from "./ModelError.js"
 import type { LayoutReport } from "./WorkerLayout.js"
 
 /**
@@ -78,13 +79,14 @@ export interface TokenizeOptions {
 export class EmbeddingModel extends Context.Service<EmbeddingModel, {
   readonly info: ModelInfo
   /**
-   * Tokenizes texts (synchronously, on the caller's fiber). `index` in errors is the position in
-   * `texts`.
+   * Tokenizes texts: synchronously on the caller's fiber, except the texts too long to tokenize
+   * there without holding the event loop (see `ModelTokenizer.tokenize`). `index` in errors is the
+   * position in `texts`.
    */
   readonly tokenize: (
     texts: ReadonlyArray<string>,
     options: TokenizeOptions
-  ) => Effect.Effect<Array<Encoded>, InputTooLong | TokenizationFailed>
+  ) => Effect.Effect<Array<Encoded>, InputTooLong | TokenizationFailed | TokenizerWorkerFailed>
   /**
    * Embeds a batch of tokenized inputs in a worker thread. Returns one vector of `info.dimension`
    * floats per input, in input order. Vectors are L2-normalised when `info.normalize` is true.

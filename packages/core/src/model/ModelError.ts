@@ -78,3 +78,23 @@ export class InferenceFailed extends Data.TaggedError("InferenceFailed")<{
     return `inference failed${this.worker === undefined ? "" : ` on worker ${this.worker}`}: ${this.reason}`
   }
 }
+
+/**
+ * A text sent to the tokenization workers got no answer: the worker tokenizing it crashed (it is
+ * replaced automatically), none could be started, or the model was shut down. A server fault, not
+ * the text's.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TokenizerWorkerFailed extends Data.TaggedError("TokenizerWorkerFailed")<{
+  readonly reason: string
+  /** Index of the worker that was tokenizing the texts, if one was. */
+  readonly worker?: number
+}> {
+  override get message(): string {
+    return `tokenization failed${
+      this.worker === undefined ? "" : ` on tokenizer worker ${this.worker}`
+    }: ${this.reason}`
+  }
+}

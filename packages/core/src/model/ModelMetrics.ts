@@ -86,3 +86,29 @@ export const inputBufferBytes: Metric.Counter<number> = Metric.counter(
   "adabatch_model_input_buffer_allocated_bytes_total",
   { description: "Bytes of int64 input tensors allocated (reused buffers are not counted)", incremental: true }
 )
+
+/**
+ * Texts tokenized in a tokenization worker instead of on the calling fiber (long texts that no safe
+ * cut made short).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const tokenizerWorkerTexts: Metric.Counter<number> = Metric.counter(
+  "adabatch_model_tokenizer_worker_texts_total",
+  {
+    description: "Texts tokenized in a tokenization worker thread (too long to tokenize on the event loop)",
+    incremental: true
+  }
+)
+
+/**
+ * Tokenization workers replaced after a crash.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const tokenizerWorkerRestarts: Metric.Counter<number> = Metric.counter(
+  "adabatch_model_tokenizer_worker_restarts_total",
+  { description: "Tokenization workers restarted after a crash", incremental: true }
+)

@@ -51,6 +51,12 @@ export interface ModelSourceOptions {
   /** Poison-input fault injection for reliability tests. */
   readonly faults?: FaultInjection | undefined
   /**
+   * Tokenization worker threads for the texts too long to tokenize on the calling fiber (default:
+   * `TokenizerPool.defaultWorkers()`; 0: every text is tokenized on the calling fiber). See
+   * `ModelTokenizer.tokenize`.
+   */
+  readonly tokenizerWorkers?: number | undefined
+  /**
    * Cache root of the built-in models and the layout calibration (default: `ADABATCH_CACHE_DIR`,
    * else `packages/core/.cache`).
    */
@@ -79,11 +85,16 @@ export const make = (
   options: ModelSourceOptions
 ): Effect.Effect<EmbeddingModel["Service"], ModelLoadError, Scope.Scope> => {
   const model = options.model
-  if (model === "echo") return EchoModel.make({ dimension: options.echoDimension, faults: options.faults })
+  const echo = {
+    dimension: options.echoDimension,
+    faults: options.faults,
+    tokenizerWorkers: options.tokenizerWorkers
+  }
+  if (model === "echo") return EchoModel.make(echo)
   if (model.startsWith(ECHO_PREFIX)) {
     return Effect.flatMap(
       directoryOf(model.slice(ECHO_PREFIX.length), options),
-      (dir) => EchoModel.make({ dir, dimension: options.echoDimension, faults: options.faults })
+      (dir) => EchoModel.make({ ...echo, dir })
     )
   }
   return Effect.flatMap(directoryOf(model, options), (dir) =>
@@ -97,7 +108,8 @@ export const make = (
       faults: options.faults,
       cacheDir: options.cacheDir,
       recalibrate: options.recalibrate,
-      calibration: options.calibration
+      calibration: options.calibration,
+      tokenizerWorkers: options.tokenizerWorkers
     }))
 }
 

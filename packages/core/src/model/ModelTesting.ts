@@ -10,9 +10,11 @@
 import { Effect } from "effect"
 import type { EmbeddingModel } from "./EmbeddingModel.js"
 import type { InputBufferStats } from "./InputBuffers.js"
+import type { TokenizerPool } from "./TokenizerPool.js"
 import type { WorkerPool } from "./WorkerPool.js"
 
 const pools = new WeakMap<EmbeddingModel["Service"], WorkerPool>()
+const tokenizerPools = new WeakMap<EmbeddingModel["Service"], TokenizerPool>()
 
 /**
  * Associates a model service with its worker pool (called by `OnnxModel`).
@@ -23,6 +25,24 @@ const pools = new WeakMap<EmbeddingModel["Service"], WorkerPool>()
 export const register = (model: EmbeddingModel["Service"], pool: WorkerPool): void => {
   pools.set(model, pool)
 }
+
+/**
+ * Associates a model service with its tokenization workers (called by `OnnxModel` and `EchoModel`).
+ *
+ * @since 0.1.0
+ * @category internal
+ */
+export const registerTokenizerPool = (model: EmbeddingModel["Service"], pool: TokenizerPool): void => {
+  tokenizerPools.set(model, pool)
+}
+
+/**
+ * The tokenization workers of a model (crash one, list their threads); `undefined` when it has none.
+ *
+ * @since 0.1.0
+ * @category testing
+ */
+export const tokenizerPool = (model: EmbeddingModel["Service"]): TokenizerPool | undefined => tokenizerPools.get(model)
 
 /**
  * How to crash a worker:

@@ -3,15 +3,25 @@
  * maximum length or rejected with `InputTooLong`.
  *
  * Two tokenizers: a Hugging Face `tokenizer.json` (through `@huggingface/tokenizers`), and a
- * built-in word hasher used by the `echo` model when it has no directory.
+ * built-in word hasher used by the `echo` model when it has no directory. Both are built by
+ * `tokenizerCore.mjs`, which the tokenization workers load too.
+ *
+ * Short calls are tokenized on the calling fiber. No call holds the event loop for long: very long
+ * texts are tokenized by a prefix where that provably gives the same ids (`textCut.mjs`), and what
+ * would still take more than {@link INLINE_CHARS} characters of tokenizer work goes to a
+ * {@link TokenizerPool} of worker threads.
  *
  * @since 0.1.0
  */
-import { Tokenizer } from "@huggingface/tokenizers"
+import type { Tokenizer } from "@huggingface/tokenizers"
 import { Effect, Metric, Result, Schema } from "effect"
 import type { Encoded, TokenizeOptions } from "./EmbeddingModel.js"
-import { InputTooLong, ModelLoadError, TokenizationFailed } from "./ModelError.js"
+import { InputTooLong, ModelLoadError, TokenizationFailed, type TokenizerWorkerFailed } from "./ModelError.js"
 import * as ModelMetrics from "./ModelMetrics.js"
+import { encodeText, encodeTexts } from "./textCut.mjs"
+import { buildHuggingFace, builtin as builtinTokenizer, describeHuggingFace } from "./tokenizerCore.mjs"
+import type { TokenizerPool } from "./TokenizerPool.js"
+import type { FindCut, TextOutcome, TokenizerSource } from "./TokenizerProtocol.js"
 
 /**
  * A loaded tokenizer.
@@ -36,6 +46,12 @@ export interface ModelTokenizer {
   readonly probeIds: ReadonlyArray<number>
   /** `truncation.max_length` from `tokenizer.json`, if set. */
   readonly truncationMaxLength: number | undefined
+  /** Where a very long text may be cut without changing its first ids (`undefined`: nowhere). */
+  readonly findCut: FindCut | undefined
+  /** Shortens a text without changing its ids (runs of characters inside one over-long word). */
+  readonly squeeze: ((text: string) => string) | undefined
+  /** What a worker thread needs to build the same tokenizer. */
+  readonly source: TokenizerSource
 }
 
 const TokenizerSettings = Schema.Struct({
@@ -44,47 +60,6 @@ const TokenizerSettings = Schema.Struct({
 })
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
-
-/** Index of `needle` as a contiguous run inside `haystack`, or -1. */
-const indexOfRun = (haystack: ArrayLike<number>, needle: ArrayLike<number>): number => {
-  outer: for (let start = 0; start + needle.length <= haystack.length; start++) {
-    for (let j = 0; j < needle.length; j++) {
-      if (haystack[start + j] !== needle[j]) continue outer
-    }
-    return start
-  }
-  return -1
-}
-
-/** Printable ASCII, tabs and line breaks: the texts whose BERT normalisation has a closed form. */
-const SIMPLE_TEXT = /^[\x20-\x7e\t\n\r]*$/
-const BREAKS = /[\t\n\r]/g
-
-/**
- * A shortcut through `BertNormalizer` for the common case. The library's normaliser walks the text
- * one character at a time (a regular expression test and a one-character string per character,
- * joined at the end): over a third of the bytes allocated per request. For printable ASCII with
- * tabs and line breaks its result is known: no control characters to drop, tabs and line breaks
- * become spaces (`clean_text`), no CJK characters to space out, no accents to strip, then lower
- * case if configured. Such texts take the shortcut; any other text, and any other normaliser, goes
- * the library's way. Tests compare both ways on random texts.
- */
-const shortcutBertNormalizer = (hf: Tokenizer): void => {
-  // the library's normalisers are callable objects: `normalizer(text)` calls `normalize(text)`
-  const normalizer = (hf as unknown as { readonly normalizer: unknown }).normalizer as
-    | ((text: string) => string) & { config?: Record<string, unknown>; normalize: (text: string) => string }
-    | null
-    | undefined
-  if (typeof normalizer !== "function" || normalizer.config?.["type"] !== "BertNormalizer") return
-  const clean = Boolean(normalizer.config["clean_text"])
-  const lowercase = Boolean(normalizer.config["lowercase"])
-  const library = normalizer.normalize.bind(normalizer)
-  normalizer.normalize = (text) => {
-    if (!SIMPLE_TEXT.test(text)) return library(text)
-    const cleaned = clean ? text.replace(BREAKS, " ") : text
-    return lowercase ? cleaned.toLowerCase() : cleaned
-  }
-}
 
 /**
  * Builds a tokenizer from the parsed contents of `tokenizer.json` (and, optionally,
@@ -106,50 +81,16 @@ export const fromJson = (
   }
   let hf: Tokenizer
   try {
-    hf = new Tokenizer(json as object, (config ?? {}) as object)
+    hf = buildHuggingFace(json, config)
   } catch (cause) {
     return Result.fail(new ModelLoadError({ path, reason: `unsupported tokenizer: ${describe(cause)}`, cause }))
   }
-  shortcutBertNormalizer(hf)
   try {
-    const probe = "hello world"
-    const withSpecial = hf.encode(probe).ids
-    const plain = hf.encode(probe, { add_special_tokens: false }).ids
-    const at = plain.length === 0 ? -1 : indexOfRun(withSpecial, plain)
-    const specialSuffix = at < 0 ? 0 : withSpecial.length - at - plain.length
-    const specials = hf.encode("").ids
-    let maxId = 0
-    for (const id of hf.get_vocab(true).values()) if (id > maxId) maxId = id
-    const prefixLength = specials.length - Math.min(specialSuffix, specials.length)
-    const probeIds = [...specials.slice(0, prefixLength), maxId, ...specials.slice(prefixLength)]
-    const padId = settings.success.padding?.pad_id ?? hf.token_to_id("[PAD]") ?? hf.token_to_id("<pad>") ?? 0
-    return Result.succeed({
-      kind: "huggingface",
-      encode: (text) => hf.encode(text).ids,
-      specialSuffix,
-      padId,
-      maxId,
-      probeIds,
-      truncationMaxLength: settings.success.truncation?.max_length
-    })
+    return Result.succeed(describeHuggingFace(hf, json, config))
   } catch (cause) {
     return Result.fail(new ModelLoadError({ path, reason: `the tokenizer fails on a probe text: ${describe(cause)}` }))
   }
 }
-
-const BUILTIN_CLS = 101
-const BUILTIN_SEP = 102
-const BUILTIN_FIRST_WORD_ID = 1000
-const BUILTIN_VOCAB = 30522
-const BUILTIN_PIECE = 8
-
-const isWordChar = (code: number): boolean =>
-  (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code > 127
-
-const isSpace = (code: number): boolean => code === 32 || (code >= 9 && code <= 13) || code === 160
-
-const wordId = (hash: number): number =>
-  BUILTIN_FIRST_WORD_ID + ((hash >>> 0) % (BUILTIN_VOCAB - BUILTIN_FIRST_WORD_ID))
 
 /**
  * A small built-in tokenizer (no file needed): `[CLS]` + one id per word piece + `[SEP]`. Words are
@@ -159,68 +100,40 @@ const wordId = (hash: number): number =>
  * @since 0.1.0
  * @category constructors
  */
-export const builtin: ModelTokenizer = {
-  kind: "builtin",
-  encode: (text) => {
-    const ids: Array<number> = [BUILTIN_CLS]
-    let hash = 0x811c9dc5
-    let length = 0
-    for (let i = 0; i <= text.length; i++) {
-      const code = i < text.length ? text.charCodeAt(i) : 32
-      if (isWordChar(code)) {
-        hash = Math.imul(hash ^ (code >= 65 && code <= 90 ? code + 32 : code), 0x01000193)
-        if (++length === BUILTIN_PIECE) {
-          ids.push(wordId(hash))
-          hash = 0x811c9dc5
-          length = 0
-        }
-        continue
-      }
-      if (length > 0) {
-        ids.push(wordId(hash))
-        hash = 0x811c9dc5
-        length = 0
-      }
-      if (!isSpace(code)) ids.push(wordId(Math.imul(0x811c9dc5 ^ code, 0x01000193)))
-    }
-    ids.push(BUILTIN_SEP)
-    return ids
-  },
-  specialSuffix: 1,
-  padId: 0,
-  maxId: BUILTIN_VOCAB - 1,
-  probeIds: [BUILTIN_CLS, BUILTIN_VOCAB - 1, BUILTIN_SEP],
-  truncationMaxLength: undefined
-}
+export const builtin: ModelTokenizer = builtinTokenizer
 
 /**
- * A text longer than this many characters per allowed token is tokenized by a prefix first: a
- * 2 MB string would otherwise hold the event loop for seconds only to learn that it is too long,
- * or to keep its first 512 tokens.
+ * Characters of tokenizer work one call may do on the calling fiber (the event loop, in the
+ * server); the texts beyond it go to the tokenization workers. The slowest texts cost about 1.5 µs
+ * of tokenizer work per character on this project's 2-core machines (CJK, accented text), so
+ * this keeps one call's share of the event loop to about 10 ms; ordinary requests (up to a few
+ * thousand words) stay well under it.
+ *
+ * @since 0.1.0
+ * @category constants
  */
-const PREFIX_CHARS_PER_TOKEN = 16
+export const INLINE_CHARS = 8192
 
-/** Tokens past the maximum the prefix must give before its tokens stand for the whole text's. */
-const PREFIX_MARGIN = 8
-
-/**
- * The prefix of a very long `text` to tokenize instead of the whole: cut at a whitespace, so every
- * word in it is whole and its tokens are exactly the first tokens of the whole text (tokenizers
- * split words at whitespace before anything else). `undefined`: tokenize the whole text (it is
- * short enough, or there is no whitespace to cut at near the window's end).
- */
-const longTextPrefix = (text: string, maxLength: number): string | undefined => {
-  const window = maxLength * PREFIX_CHARS_PER_TOKEN
-  if (text.length <= window) return undefined
-  for (let i = window; i > window >> 1; i--) {
-    if (isSpace(text.charCodeAt(i))) return text.slice(0, i)
+const toResult = (
+  outcome: TextOutcome,
+  index: number,
+  maxLength: number
+): Result.Result<Encoded, InputTooLong | TokenizationFailed> => {
+  switch (outcome.type) {
+    case "encoded":
+      return Result.succeed({ ids: outcome.ids, truncated: outcome.truncated })
+    case "too-long":
+      return Result.fail(new InputTooLong({ index, tokens: outcome.tokens, maxLength, atLeast: outcome.atLeast }))
+    case "failed":
+      return Result.fail(new TokenizationFailed({ index, reason: outcome.reason }))
   }
-  return undefined
 }
 
 /**
  * Encodes one text and applies the length limit: longer inputs are cut to `maxLength` keeping the
  * trailing special tokens (`[CLS] … [SEP]` stays well-formed), or rejected with `InputTooLong`.
+ * A very long text is tokenized by a prefix when the tokenizer can cut it without changing its
+ * first ids (then a refusal says "at least" so many tokens).
  *
  * @since 0.1.0
  * @category tokenization
@@ -231,35 +144,32 @@ export const encodeOne = (
   index: number,
   maxLength: number,
   truncate: boolean
-): Result.Result<Encoded, InputTooLong | TokenizationFailed> => {
-  let ids: ArrayLike<number>
-  let atLeast = false
-  try {
-    const prefix = longTextPrefix(text, maxLength)
-    ids = prefix === undefined ? tokenizer.encode(text) : tokenizer.encode(prefix)
-    if (prefix !== undefined) {
-      // enough tokens before the cut: they begin the whole text's tokens, which are more still
-      if (ids.length >= maxLength + PREFIX_MARGIN) atLeast = true
-      else ids = tokenizer.encode(text)
-    }
-  } catch (cause) {
-    return Result.fail(new TokenizationFailed({ index, reason: describe(cause) }))
+): Result.Result<Encoded, InputTooLong | TokenizationFailed> =>
+  toResult(encodeText(tokenizer, text, maxLength, truncate, { left: Infinity })!, index, maxLength)
+
+/**
+ * The first refusal of a call, or its encoded texts. `outcomes` ends at the first refusal; an
+ * entry is `undefined` only after a refusal with a smaller index.
+ */
+const settle = (
+  outcomes: ReadonlyArray<TextOutcome | undefined>,
+  maxLength: number
+): Result.Result<Array<Encoded>, InputTooLong | TokenizationFailed> => {
+  const out: Array<Encoded> = new Array(outcomes.length)
+  for (let i = 0; i < outcomes.length; i++) {
+    const result = toResult(outcomes[i]!, i, maxLength)
+    if (Result.isFailure(result)) return Result.fail(result.failure)
+    out[i] = result.success
   }
-  const length = ids.length
-  if (length <= maxLength) return Result.succeed({ ids: Int32Array.from(ids), truncated: false })
-  if (!truncate) return Result.fail(new InputTooLong({ index, tokens: length, maxLength, atLeast }))
-  const out = new Int32Array(maxLength)
-  const suffix = tokenizer.specialSuffix < maxLength ? tokenizer.specialSuffix : 0
-  const head = maxLength - suffix
-  for (let i = 0; i < head; i++) out[i] = ids[i]!
-  for (let i = 0; i < suffix; i++) out[head + i] = ids[length - suffix + i]!
-  return Result.succeed({ ids: out, truncated: true })
+  return Result.succeed(out)
 }
 
 /**
- * Tokenizes a call's texts synchronously on the calling fiber and records the time spent in
- * `adabatch_model_tokenization_seconds`. Fails with the first text that is too long (when `truncate` is
- * false) or that the tokenizer rejects; `index` is the text's position in `texts`.
+ * Tokenizes a call's texts and records the time spent in `adabatch_model_tokenization_seconds`.
+ * Up to {@link INLINE_CHARS} characters of tokenizer work run synchronously on the calling fiber;
+ * the texts left over go to `pool` in one job (without a pool, everything runs on the calling
+ * fiber). Fails with the first text that is too long (when `truncate` is false) or that the
+ * tokenizer rejects; `index` is the text's position in `texts`.
  *
  * @since 0.1.0
  * @category tokenization
@@ -268,15 +178,23 @@ export const tokenize = (
   tokenizer: ModelTokenizer,
   maxLength: number,
   texts: ReadonlyArray<string>,
-  options: TokenizeOptions
-): Effect.Effect<Array<Encoded>, InputTooLong | TokenizationFailed> =>
+  options: TokenizeOptions,
+  pool?: TokenizerPool
+): Effect.Effect<Array<Encoded>, InputTooLong | TokenizationFailed | TokenizerWorkerFailed> =>
   Effect.suspend(() => {
     const start = performance.now()
-    const out: Array<Encoded> = new Array(texts.length)
-    for (let i = 0; i < texts.length; i++) {
-      const encoded = encodeOne(tokenizer, texts[i]!, i, maxLength, options.truncate)
-      if (Result.isFailure(encoded)) return Effect.fail(encoded.failure)
-      out[i] = encoded.success
-    }
-    return Effect.as(Metric.update(ModelMetrics.tokenizationMs, performance.now() - start), out)
+    const budget = { left: pool === undefined ? Infinity : INLINE_CHARS }
+    const outcomes = encodeTexts(tokenizer, texts, maxLength, options.truncate, budget)
+    const finish = (all: ReadonlyArray<TextOutcome | undefined>) =>
+      Effect.andThen(
+        Metric.update(ModelMetrics.tokenizationMs, performance.now() - start),
+        Effect.fromResult(settle(all, maxLength))
+      )
+    const left: Array<number> = []
+    for (let i = 0; i < outcomes.length; i++) if (outcomes[i] === undefined) left.push(i)
+    if (left.length === 0 || pool === undefined) return finish(outcomes)
+    return Effect.flatMap(pool.encode(left.map((i) => texts[i]!), maxLength, options.truncate), (done) => {
+      for (let k = 0; k < done.length; k++) outcomes[left[k]!] = done[k]
+      return finish(outcomes)
+    })
   })

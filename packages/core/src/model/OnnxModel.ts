@@ -17,6 +17,7 @@ import { ModelLoadError } from "./ModelError.js"
 import * as ModelMetrics from "./ModelMetrics.js"
 import * as ModelTesting from "./ModelTesting.js"
 import * as ModelTokenizer from "./ModelTokenizer.js"
+import * as TokenizerPool from "./TokenizerPool.js"
 import * as WorkerLayout from "./WorkerLayout.js"
 import * as WorkerPool from "./WorkerPool.js"
 import type { Spinning, WorkerSessionOptions } from "./WorkerProtocol.js"
@@ -62,6 +63,12 @@ export interface OnnxModelOptions {
   readonly runTimeout?: Duration.Input | undefined
   /** Fault injection for reliability tests (see `WorkerPool.FaultInjection`). */
   readonly faults?: WorkerPool.FaultInjection | undefined
+  /**
+   * Tokenization worker threads for the texts too long to tokenize on the calling fiber (default:
+   * `TokenizerPool.defaultWorkers()`; 0: every text is tokenized on the calling fiber, however
+   * long). See `ModelTokenizer.tokenize`.
+   */
+  readonly tokenizerWorkers?: number | undefined
 }
 
 const countOrAuto = (dir: string, name: string, value: number | "auto" | undefined) =>
@@ -121,6 +128,11 @@ export const make = (
     const requestedWorkers = yield* countOrAuto(options.dir, "workers", options.workers)
     const requestedThreads = yield* countOrAuto(options.dir, "intraOpNumThreads", options.intraOpNumThreads)
     const manifest = yield* ModelDirectory.load(options.dir)
+    const tokenizerPool = yield* TokenizerPool.forTokenizer(
+      manifest.path,
+      manifest.tokenizer,
+      options.tokenizerWorkers
+    )
     const session = sessionOptions(options, 1)
     const { layout, report } = yield* WorkerLayout.resolve({
       workers: requestedWorkers,
@@ -178,11 +190,12 @@ export const make = (
     const service = EmbeddingModel.of({
       info,
       tokenize: (texts, tokenizeOptions) =>
-        ModelTokenizer.tokenize(manifest.tokenizer, manifest.maxLength, texts, tokenizeOptions),
+        ModelTokenizer.tokenize(manifest.tokenizer, manifest.maxLength, texts, tokenizeOptions, tokenizerPool),
       embedBatch,
       ping: pool.ping
     })
     ModelTesting.register(service, pool)
+    if (tokenizerPool !== undefined) ModelTesting.registerTokenizerPool(service, tokenizerPool)
     return service
   })
 

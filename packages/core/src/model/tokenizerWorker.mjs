@@ -1,0 +1,53 @@
+// @ts-check
+/**
+ * A tokenization worker: builds the model's tokenizer from the same source as the main thread and
+ * tokenizes the texts the pool (`TokenizerPool.ts`) sends it, one job at a time, off the main
+ * thread. Each job's texts get the same treatment as on the main thread (`textCut.encodeTexts`),
+ * without a budget.
+ *
+ * Plain JavaScript on purpose: Node 20 cannot start a worker thread from a TypeScript file. The
+ * message types live in `TokenizerProtocol.ts`.
+ *
+ * @since 0.1.0
+ */
+import { parentPort, workerData } from "node:worker_threads"
+import { encodeTexts } from "./textCut.mjs"
+import { fromSource } from "./tokenizerCore.mjs"
+
+/** @typedef {import("./TokenizerProtocol.js").TokenizerWorkerData} TokenizerWorkerData */
+/** @typedef {import("./TokenizerProtocol.js").ToTokenizerWorker} ToTokenizerWorker */
+/** @typedef {import("./TokenizerProtocol.js").FromTokenizerWorker} FromTokenizerWorker */
+/** @typedef {import("./ModelTokenizer.js").ModelTokenizer} ModelTokenizer */
+
+const port = parentPort
+if (port === null) throw new Error("tokenizerWorker.mjs must run in a worker thread")
+
+const data = /** @type {TokenizerWorkerData} */ (workerData)
+
+/**
+ * @param {FromTokenizerWorker} message
+ * @param {ReadonlyArray<ArrayBuffer>} [transfer]
+ */
+const post = (message, transfer) => port.postMessage(message, transfer === undefined ? [] : [...transfer])
+
+/** @type {ModelTokenizer | undefined} */
+let tokenizer
+try {
+  tokenizer = fromSource(data.source)
+  post({ type: "ready" })
+} catch (error) {
+  post({ type: "load-failed", reason: error instanceof Error ? error.message : String(error) })
+}
+
+port.on("message", (/** @type {ToTokenizerWorker} */ message) => {
+  // an uncaught exception: the worker ends before it reads its next message
+  if (message.type === "crash") throw new Error("crash requested (test hook)")
+  if (tokenizer === undefined) return
+  const outcomes = encodeTexts(tokenizer, message.texts, message.maxLength, message.truncate, { left: Infinity })
+  /** @type {Array<ArrayBuffer>} */
+  const transfer = []
+  for (const outcome of outcomes) {
+    if (outcome?.type === "encoded") transfer.push(/** @type {ArrayBuffer} */ (outcome.ids.buffer))
+  }
+  post({ type: "encoded", id: message.id, outcomes: /** @type {Array<any>} */ (outcomes) }, transfer)
+})
