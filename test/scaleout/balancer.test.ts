@@ -22,9 +22,25 @@ const root = fileURLToPath(new URL("../../", import.meta.url))
 const replicaOptions = {
   bin: fileURLToPath(new URL("../../packages/server/src/bin.ts", import.meta.url)),
   // the current sources, as the reliability suite runs them
-  execArgv: ["--import", "tsx", "--import", fileURLToPath(new URL("../reliability/fixtures/child-preload.mjs", import.meta.url))],
+  execArgv: [
+    "--import",
+    "tsx",
+    "--import",
+    fileURLToPath(new URL("../reliability/fixtures/child-preload.mjs", import.meta.url))
+  ],
   cwd: root,
-  flags: ["--model", "tiny", "--workers", "1", "--threads", "1", "--queue-capacity", "256", "--overflow", "backpressure"],
+  flags: [
+    "--model",
+    "tiny",
+    "--workers",
+    "1",
+    "--threads",
+    "1",
+    "--queue-capacity",
+    "256",
+    "--overflow",
+    "backpressure"
+  ],
   startTimeoutMs: 60_000
 }
 
@@ -148,17 +164,23 @@ describe("two replicas behind HAProxy", () => {
       for (let i = 0; flooding && i < 10_000; i++) {
         const o = await send(flooded.port, {
           path: "/embed",
-          body: { inputs: Array.from({ length: 8 }, (_, k) => `flood ${c} ${i} ${k} with a longer text to keep it busy`) }
+          body: {
+            inputs: Array.from({ length: 8 }, (_, k) => `flood ${c} ${i} ${k} with a longer text to keep it busy`)
+          }
         }, via)
         const key = String(o.status ?? o.error)
         floodAnswers[key] = (floodAnswers[key] ?? 0) + 1
       }
     }))
     try {
-      await eventually(async () => {
-        const r = await send(flooded.port, { path: "/ready" })
-        return r.status === 503 && r.body.toString().includes("saturated")
-      }, 20_000, "/ready 503 saturated")
+      await eventually(
+        async () => {
+          const r = await send(flooded.port, { path: "/ready" })
+          return r.status === 503 && r.body.toString().includes("saturated")
+        },
+        20_000,
+        "/ready 503 saturated"
+      )
       await eventually(async () => (await states())[flooded.name] === "DOWN", 20_000, "the flooded replica DOWN")
       const sentTo = async () => (await cluster.haproxy.servers()).find((s) => s.name === flooded.name)!.total
       const before = await sentTo()

@@ -129,7 +129,9 @@ export const startReplica = (options: ReplicaOptions): Promise<Replica> =>
     void exited.then(({ code, signal }) => {
       if (ready) return
       clearTimeout(timer)
-      reject(new Error(`replica ${options.name} exited (code ${code}, signal ${signal}) before it was ready:\n${output}`))
+      reject(
+        new Error(`replica ${options.name} exited (code ${code}, signal ${signal}) before it was ready:\n${output}`)
+      )
     })
   })
 
