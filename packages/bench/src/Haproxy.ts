@@ -194,7 +194,14 @@ export const start = async (options: RenderOptions & { readonly startTimeoutMs?:
   const append = (d: Buffer) => void (log = (log + d.toString()).slice(-50_000))
   child.stdout.on("data", append)
   child.stderr.on("data", append)
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+  const orphan = () => child.kill("SIGKILL")
+  process.once("exit", orphan)
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      process.off("exit", orphan)
+      resolve()
+    })
+  )
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM")

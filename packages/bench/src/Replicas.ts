@@ -95,7 +95,15 @@ export const startReplica = (options: ReplicaOptions): Promise<Replica> =>
     )
     let output = ""
     let ready = false
-    const exited = new Promise<Exit>((done) => child.once("exit", (code, signal) => done({ code, signal })))
+    // never outlive this process (when it exits without stopping the replica first)
+    const orphan = () => child.kill("SIGKILL")
+    process.once("exit", orphan)
+    const exited = new Promise<Exit>((done) =>
+      child.once("exit", (code, signal) => {
+        process.off("exit", orphan)
+        done({ code, signal })
+      })
+    )
     const timeoutMs = options.startTimeoutMs ?? 120_000
     const timer = setTimeout(() => {
       child.kill("SIGKILL")

@@ -9,7 +9,7 @@
  *   own cost;
  * - `2 replicas haproxy`: two servers of one worker of one thread behind HAProxy.
  *
- * Each runs short and long inputs (one text per request, truncated to the model's maximum length) at 64 clients (throughput, p50, p99) and
+ * Each runs short and long inputs (one text per request, truncated to the model's maximum length) at 32 clients (throughput, p50, p99) and
  * at one client (the latency a hop adds). Every server runs the built `adabatch-server` in its
  * own process; HAProxy must be installed (`apt-get install haproxy`).
  *
@@ -84,7 +84,7 @@ export class ReplicasError extends Data.TaggedError("ReplicasError")<{ readonly 
   }
 }
 
-const clients = [64, 1] as const
+const clients = [32, 1] as const
 const inputs: ReadonlyArray<InputKind> = ["short", "long"]
 
 /**
