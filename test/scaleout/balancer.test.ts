@@ -9,7 +9,9 @@
  *   only ones that may fail are those in flight at the kill, each with HAProxy's 502 or 503 (with
  *   `retry-on empty-response` HAProxy sends them to the other replica too, so none failed so far);
  * - saturation: a replica whose queue is flooded answers `/ready` with 503, HAProxy takes it out
- *   of the rotation and sends new requests to the other one; it comes back once the flood ends.
+ *   of the rotation and sends new requests to the other one; it comes back once the flood ends;
+ * - every replica saturated: HAProxy's fallback backend (checked on `/health`) still sends requests
+ *   to them, where they wait in the queue, instead of answering 503 itself.
  *
  * The counts are printed (docs/deploy.md records them). Needs `haproxy` (`.ci/run` installs it).
  */
@@ -164,23 +166,7 @@ describe("two replicas behind HAProxy", () => {
   it("saturation: /ready turns 503, the balancer sends new requests to the other replica", async () => {
     const flooded = cluster.replicas[0]!
     const other = cluster.replicas[1]!
-    // a flood straight to one replica, past the balancer: 64 clients x 8 inputs wait for room in a
-    // queue of 256 (back-pressure), so it stays full
-    const via = agent(64)
-    let flooding = true
-    const floodAnswers: Record<string, number> = {}
-    const flood = Promise.all(Array.from({ length: 64 }, async (_, c) => {
-      for (let i = 0; flooding && i < 10_000; i++) {
-        const o = await send(flooded.port, {
-          path: "/embed",
-          body: {
-            inputs: Array.from({ length: 8 }, (_, k) => `flood ${c} ${i} ${k} with a longer text to keep it busy`)
-          }
-        }, via)
-        const key = String(o.status ?? o.error)
-        floodAnswers[key] = (floodAnswers[key] ?? 0) + 1
-      }
-    }))
+    const flooding = flood(flooded.port)
     try {
       await eventually(
         async () => {
@@ -208,12 +194,62 @@ describe("two replicas behind HAProxy", () => {
       expect(sentToFlooded).toBe(0)
       expect(stillDown).toBe(true)
     } finally {
-      flooding = false
-      await flood
-      via.destroy()
-      report("flood (answers to the flood)", floodAnswers)
+      report("flood (answers to the flood)", await flooding.stop())
     }
     // once the flood ends, it is ready again and back in the rotation
     await allUp()
   }, 120_000)
+
+  it("every replica saturated: the balancer still sends to them (no 503 of its own)", async () => {
+    const floods = cluster.replicas.map((r) => flood(r.port))
+    try {
+      await eventually(
+        async () => Object.values(await states()).every((s) => s === "DOWN"),
+        60_000,
+        "every replica DOWN on /ready"
+      )
+      const sent = await closedLoop(cluster.haproxy.port, 4, 1000)
+      const allDown = Object.values(await states()).every((s) => s === "DOWN")
+      report("all saturated", {
+        throughBalancer: sent.length,
+        answers: tally(sent),
+        servedBy: byReplica(sent),
+        allDown
+      })
+      // the fallback backend (checked on /health) takes them: they wait in the replicas' queues
+      expect(sent.length).toBeGreaterThan(0)
+      expect(tally(sent)).toEqual({ "200": sent.length })
+    } finally {
+      for (const f of floods) await f.stop()
+    }
+    await allUp()
+  }, 120_000)
 })
+
+/**
+ * A flood straight to one replica, past the balancer: 64 clients of 8 inputs wait for room in its
+ * queue of 256 (back-pressure), so the queue stays full.
+ */
+const flood = (port: number) => {
+  const via = agent(64)
+  let flooding = true
+  const answers: Record<string, number> = {}
+  const clients = Promise.all(Array.from({ length: 64 }, async (_, c) => {
+    for (let i = 0; flooding && i < 10_000; i++) {
+      const o = await send(port, {
+        path: "/embed",
+        body: { inputs: Array.from({ length: 8 }, (_, k) => `flood ${c} ${i} ${k} with a longer text to keep it busy`) }
+      }, via)
+      const key = String(o.status ?? o.error)
+      answers[key] = (answers[key] ?? 0) + 1
+    }
+  }))
+  return {
+    stop: async () => {
+      flooding = false
+      await clients
+      via.destroy()
+      return answers
+    }
+  }
+}

@@ -52,7 +52,7 @@ const sectionOf = (line: string): string | undefined =>
   /^[a-z]/.test(line) ? line.trim().split(/\s+/).slice(0, 2).join(" ") : undefined
 
 /**
- * The configuration `template` with the frontend's and the stats page's `bind` lines and the
+ * The configuration `template` with the frontend's and the stats page's `bind` lines and every
  * backend's `server` lines replaced. Throws if the template no longer has them.
  *
  * @since 0.1.0
@@ -60,7 +60,7 @@ const sectionOf = (line: string): string | undefined =>
  */
 export const render = (template: string, options: RenderOptions): string => {
   let section = ""
-  let serversWritten = false
+  const serversWritten = new Set<string>()
   const replaced = new Set<string>()
   const out: Array<string> = []
   for (const line of template.split("\n")) {
@@ -73,11 +73,11 @@ export const render = (template: string, options: RenderOptions): string => {
     } else if (section === "listen stats" && keyword === "bind") {
       out.push(`${indent}bind 127.0.0.1:${options.statsPort}`)
       replaced.add("stats bind")
-    } else if (section === "backend adabatch" && keyword === "server") {
-      if (!serversWritten) {
+    } else if (section.startsWith("backend ") && keyword === "server") {
+      if (!serversWritten.has(section)) {
         for (const s of options.servers) out.push(`${indent}server ${s.name} 127.0.0.1:${s.port}`)
-        serversWritten = true
-        replaced.add("servers")
+        serversWritten.add(section)
+        replaced.add(section === "backend adabatch" ? "servers" : section)
       }
     } else out.push(line)
   }
