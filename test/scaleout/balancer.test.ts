@@ -10,7 +10,7 @@
  *   `retry-on empty-response` HAProxy sends them to the other replica too, so none failed so far);
  * - saturation: a replica whose queue is flooded answers `/ready` with 503, HAProxy takes it out
  *   of the rotation and sends new requests to the other one; it comes back once the flood ends;
- * - every replica saturated: HAProxy's fallback backend (checked on `/health`) still sends requests
+ * - every replica saturated: HAProxy's fallback backend (checked by TCP) still sends requests
  *   to them, where they wait in the queue, instead of answering 503 itself.
  *
  * The counts are printed (docs/deploy.md records them). Needs `haproxy` (`.ci/run` installs it).
@@ -216,7 +216,7 @@ describe("two replicas behind HAProxy", () => {
         servedBy: byReplica(sent),
         allDown
       })
-      // the fallback backend (checked on /health) takes them: they wait in the replicas' queues
+      // the fallback backend (checked by TCP) takes them: they wait in the replicas' queues
       expect(sent.length).toBeGreaterThan(0)
       expect(tally(sent)).toEqual({ "200": sent.length })
     } finally {

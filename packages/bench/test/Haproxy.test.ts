@@ -35,7 +35,7 @@ describe("Haproxy", () => {
     const out = Haproxy.render(template, { port: 1, statsPort: 2, servers: [{ name: "only", port: 3 }] })
     const lines = out.split("\n").map((l) => l.trim())
     expect(lines.filter((l) => l.startsWith("bind "))).toEqual(["bind 127.0.0.1:1", "bind 127.0.0.1:2"])
-    // in both backends: the one checked on /ready and the fallback checked on /health
+    // in both backends: the one checked on /ready and the fallback checked by TCP
     expect(lines.filter((l) => l.startsWith("server "))).toEqual(["server only 127.0.0.1:3", "server only 127.0.0.1:3"])
     const kept = (text: string) => text.split("\n").filter((l) => !/^\s*(bind|server) /.test(l))
     expect(kept(out)).toEqual(kept(template))
