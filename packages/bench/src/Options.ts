@@ -13,7 +13,17 @@ import { type InputKind, inputKinds } from "./Inputs.js"
  * @since 0.1.0
  * @category constants
  */
-export const scenarios = ["model", "transport", "engine", "original", "systems", "load", "memory", "layout"] as const
+export const scenarios = [
+  "model",
+  "transport",
+  "engine",
+  "original",
+  "systems",
+  "load",
+  "memory",
+  "layout",
+  "replicas"
+] as const
 
 /**
  * A scenario name.
@@ -22,6 +32,15 @@ export const scenarios = ["model", "transport", "engine", "original", "systems",
  * @category models
  */
 export type Scenario = typeof scenarios[number]
+
+/**
+ * The scenarios of a run without `--scenario`: all but `replicas`, which needs HAProxy and is run
+ * on request (`--scenario replicas`, or `all`).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultScenarios: ReadonlyArray<Scenario> = scenarios.filter((s) => s !== "replicas")
 
 /**
  * Scenario groups accepted by `--scenario`.
@@ -190,7 +209,8 @@ Presets:
 
 Selection:
   --scenario LIST      comma-separated, in run order: ${scenarios.join(", ")};
-                       groups: ceilings (model,transport,engine), http (transport,original), all
+                       groups: ceilings (model,transport,engine), http (transport,original), all;
+                       default: all but replicas (which needs HAProxy: apt-get install haproxy)
   --systems LIST       ${systemNames.join(", ")}
   --model NAME|DIR     default (MiniLM-L6-shaped, random weights), tiny, or a model directory
   --workers N          model worker threads (default: the model layer's default)
@@ -312,7 +332,7 @@ export const parse = (argv: ReadonlyArray<string>): BenchOptions => {
   const preset: BenchOptions["preset"] = values.full === true ? "full" : values.smoke === true ? "smoke" : "quick"
   const base = presets[preset]
   const scenarioList = list("scenario", values.scenario)
-  let selected: Array<Scenario> = [...scenarios]
+  let selected: Array<Scenario> = [...defaultScenarios]
   if (scenarioList !== undefined) {
     const wanted = new Set<Scenario>()
     for (const s of scenarioList) {

@@ -10,6 +10,7 @@ import * as LayoutReport from "./LayoutReport.js"
 import * as Machine from "./Machine.js"
 import type { Results } from "./Results.js"
 import { originalFigures } from "./scenarios/OriginalScenario.js"
+import type { ReplicasResult } from "./scenarios/ReplicasScenario.js"
 import * as Stats from "./Stats.js"
 import * as Summary from "./Summary.js"
 
@@ -594,6 +595,7 @@ export const make = (results: Results, chartDir = "."): Report => {
   }
 
   md.push(...LayoutReport.section(results))
+  if (s.replicas !== undefined) md.push(...replicasSection(s.replicas))
 
   md.push("## Not measured here")
   md.push("")
@@ -648,4 +650,40 @@ const adaptiveChosen = (results: Results) => {
     }
     return [{ seq: `seq ${seq}`, batch, itemsPerSecond: y }]
   })
+}
+
+const replicasSection = (r: ReplicasResult): Array<string> => {
+  const md = ["## 7. Workers or replicas: one server against several behind HAProxy", ""]
+  const [many, one] = [Math.max(...r.clients), Math.min(...r.clients)]
+  md.push(
+    `${r.cores} cores. Each layout has as many inference threads as there are cores: one server with one ` +
+      "2-thread worker or two 1-thread workers (direct, and behind HAProxy with `deploy/haproxy/haproxy.cfg`: " +
+      "the balancer's own cost), or two 1-thread servers behind HAProxy. Closed loops, one text per request; " +
+      `req/s and P50 / P99 (ms) at ${many} clients, P50 at ${one} client.`
+  )
+  md.push("")
+  for (const input of [...new Set(r.runs.map((x) => x.input))]) {
+    const at = (layout: string, clients: number) =>
+      r.runs.find((x) => x.input === input && x.layout === layout && x.clients === clients)
+    const base = at("1x2 direct", many)
+    md.push(`**${input} inputs**`, "")
+    md.push(table(
+      ["layout", "req/s", "/ 1x2 direct", "P50", "P99", `P50, ${one} client`, "failures"],
+      [...new Set(r.runs.map((x) => x.layout))].map((layout) => {
+        const m = at(layout, many)!
+        const o = at(layout, one)
+        return [
+          layout,
+          spread(Stats.spread(m.throughput)),
+          base === undefined ? "-" : spread(Stats.ratioSpread(m.throughput, base.throughput), "x"),
+          num(Stats.median(m.p50Ms)),
+          num(Stats.median(m.p99Ms)),
+          o === undefined ? "-" : num(Stats.median(o.p50Ms)),
+          String([...m.failures, ...(o?.failures ?? [])].reduce((a, b) => a + b, 0))
+        ]
+      })
+    ))
+    md.push("")
+  }
+  return md
 }

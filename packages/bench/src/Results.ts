@@ -11,6 +11,7 @@ import type { LoadResult } from "./scenarios/LoadScenario.js"
 import type { MemoryResult } from "./scenarios/MemoryScenario.js"
 import type { ModelResult } from "./scenarios/ModelScenario.js"
 import type { OriginalResult } from "./scenarios/OriginalScenario.js"
+import type { ReplicasResult } from "./scenarios/ReplicasScenario.js"
 import type { SystemsResult } from "./scenarios/SystemsScenario.js"
 import type { TransportResult } from "./scenarios/TransportScenario.js"
 
@@ -52,6 +53,7 @@ export interface Results {
     load?: LoadResult | undefined
     memory?: MemoryResult | undefined
     layout?: LayoutResult | undefined
+    replicas?: ReplicasResult | undefined
   }
   /** Scenarios that failed, with the error; the others still ran. */
   readonly failures: Array<{ readonly scenario: string; readonly message: string }>

@@ -21,6 +21,7 @@ import * as LoadScenario from "./scenarios/LoadScenario.js"
 import * as MemoryScenario from "./scenarios/MemoryScenario.js"
 import * as ModelScenario from "./scenarios/ModelScenario.js"
 import * as OriginalScenario from "./scenarios/OriginalScenario.js"
+import * as ReplicasScenario from "./scenarios/ReplicasScenario.js"
 import * as SystemsScenario from "./scenarios/SystemsScenario.js"
 import * as TransportScenario from "./scenarios/TransportScenario.js"
 
@@ -52,6 +53,8 @@ const planned = (env: Env.Env, scenario: Scenario): number => {
       return MemoryScenario.plannedSeconds(env)
     case "layout":
       return LayoutScenario.plannedSeconds(env)
+    case "replicas":
+      return ReplicasScenario.plannedSeconds(env)
   }
 }
 
@@ -109,6 +112,9 @@ export const run = (options: BenchOptions, progress: Progress.Progress): Effect.
           break
         case "layout":
           scenarios.layout = yield* attempt(scenario, LayoutScenario.run(env))
+          break
+        case "replicas":
+          scenarios.replicas = yield* attempt(scenario, ReplicasScenario.run(env))
           break
       }
     }

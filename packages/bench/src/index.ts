@@ -8,7 +8,8 @@
  *   and the baselines ({@link Original}, {@link TeiStyle}, {@link DataLoaderSystem},
  *   {@link Unbatched}), gathered with adabatch's own systems in {@link Systems};
  * - running and reporting: {@link Options}, {@link Runner}, {@link Report}, {@link Summary},
- *   {@link Charts}, {@link Progress}, {@link Machine}.
+ *   {@link Charts}, {@link Progress}, {@link Machine};
+ * - several servers behind a load balancer: {@link Haproxy}, {@link Replicas}.
  *
  * @since 0.1.0
  */
@@ -36,6 +37,8 @@ export * as EngineCeiling from "./EngineCeiling.js"
 /** @since 0.1.0 */
 export * as Env from "./Env.js"
 /** @since 0.1.0 */
+export * as Haproxy from "./Haproxy.js"
+/** @since 0.1.0 */
 export * as HttpClient from "./HttpClient.js"
 /** @since 0.1.0 */
 export * as HttpSend from "./HttpSend.js"
@@ -55,6 +58,8 @@ export * as Progress from "./Progress.js"
 export * as Prometheus from "./Prometheus.js"
 /** @since 0.1.0 */
 export * as Random from "./Random.js"
+/** @since 0.1.0 */
+export * as Replicas from "./Replicas.js"
 /** @since 0.1.0 */
 export * as Report from "./Report.js"
 /** @since 0.1.0 */

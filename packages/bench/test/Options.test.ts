@@ -1,11 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { OptionsError, parse, scenarios } from "../src/Options.js"
+import { defaultScenarios, OptionsError, parse, scenarios } from "../src/Options.js"
 
 describe("Options", () => {
   it("defaults to the quick preset with every scenario", () => {
     const o = parse([])
     expect(o.preset).toBe("quick")
-    expect(o.scenarios).toEqual(scenarios)
+    expect(o.scenarios).toEqual(defaultScenarios)
+    expect(scenarios.filter((s) => !defaultScenarios.includes(s))).toEqual(["replicas"])
+    expect(parse(["--scenario", "all"]).scenarios).toEqual(scenarios)
     expect(o.model).toBe("default")
     expect(o.help).toBe(false)
   })
