@@ -13,7 +13,7 @@ import { type InputKind, inputKinds } from "./Inputs.js"
  * @since 0.1.0
  * @category constants
  */
-export const scenarios = ["model", "transport", "engine", "original", "systems", "load", "memory"] as const
+export const scenarios = ["model", "transport", "engine", "original", "peer", "systems", "load", "memory"] as const
 
 /**
  * A scenario name.
@@ -32,7 +32,7 @@ export type Scenario = typeof scenarios[number]
 export const scenarioGroups: Readonly<Record<string, ReadonlyArray<Scenario>>> = {
   all: scenarios,
   ceilings: ["model", "transport", "engine"],
-  http: ["transport", "original"]
+  http: ["transport", "original", "peer"]
 }
 
 /**
@@ -85,6 +85,8 @@ export interface BenchOptions {
   readonly repeats: number
   /** Single requests of the idle-latency test. */
   readonly idleRequests: number
+  /** Single requests per system and repeat of the peer comparison's idle-latency test (its P99 needs more). */
+  readonly peerIdleRequests: number
   readonly seed: number
   readonly out: string | undefined
   /** Also write docs/benchmarks.md and docs/benchmarks/*.svg. */
@@ -137,7 +139,8 @@ const presets: Readonly<
     seconds: 0.3,
     loadSeconds: 0.3,
     repeats: 1,
-    idleRequests: 10
+    idleRequests: 10,
+    peerIdleRequests: 10
   },
   quick: {
     seqs: [16, 128],
@@ -151,7 +154,8 @@ const presets: Readonly<
     seconds: 1.2,
     loadSeconds: 1,
     repeats: 3,
-    idleRequests: 50
+    idleRequests: 50,
+    peerIdleRequests: 300
   },
   full: {
     seqs: [16, 64, 128],
@@ -165,7 +169,8 @@ const presets: Readonly<
     seconds: 3,
     loadSeconds: 1.2,
     repeats: 3,
-    idleRequests: 200
+    idleRequests: 200,
+    peerIdleRequests: 1000
   }
 }
 
@@ -187,7 +192,7 @@ Presets:
 
 Selection:
   --scenario LIST      comma-separated, in run order: ${scenarios.join(", ")};
-                       groups: ceilings (model,transport,engine), http (transport,original), all
+                       groups: ceilings (model,transport,engine), http (transport,original,peer), all
   --systems LIST       ${systemNames.join(", ")}
   --model NAME|DIR     default (MiniLM-L6-shaped, random weights), tiny, or a model directory
   --workers N          model worker threads (default: the model layer's default)
@@ -203,7 +208,8 @@ Timing:
   --seconds S          measured seconds per window (quick 1.2, full 3)
   --load-seconds S     measured seconds per open-loop window of the load scenario (quick 1, full 1.5)
   --repeats N          interleaved repeats; ratios are reported as min / median / max (quick 3, full 3)
-  --idle N             single requests in the idle-latency test
+  --idle N             single requests in the idle-latency tests (default: original 50, peer 300 per
+                       system and repeat; full: 200 and 1000)
 
 Output:
   --out DIR            output directory (default bench-results/<timestamp>)
@@ -334,6 +340,7 @@ export const parse = (argv: ReadonlyArray<string>): BenchOptions => {
       (values.seconds === undefined ? base.loadSeconds : seconds),
     repeats: integer("repeats", values.repeats, 1) ?? base.repeats,
     idleRequests: integer("idle", values.idle, 1) ?? base.idleRequests,
+    peerIdleRequests: integer("idle", values.idle, 1) ?? base.peerIdleRequests,
     seed: integer("seed", values.seed, 0) ?? 1,
     out: values.out,
     docs: values.docs === true,
