@@ -189,6 +189,8 @@ class Job<I, O, E> {
   batchSize = 0
   group: Group | undefined = undefined
   index = 0
+  /** How long the engine had no work at all when this request arrived (ms; 0 if it had some). */
+  idleMs = 0
   constructor(
     readonly input: I,
     readonly cost: number,
@@ -302,6 +304,8 @@ export const make = <I, O, E = never, R = never>(
     let drainAt = rateAt
     let drained = 0
     let batchDurationMs = 0
+    /** When the engine last ran out of work (nothing queued, no batch running). */
+    let idleSince = rateAt
     /**
      * Inputs per ms the engine dispatches while saturated: over consecutive capped batches (each
      * formed from a queue holding more than a batch, when a worker freed), inputs dispatched per ms
@@ -489,6 +493,7 @@ export const make = <I, O, E = never, R = never>(
     }
 
     const admitted = (job: Job<I, O, E>) => {
+      if (pending === 0 && busy === 0) job.idleMs = job.enqueuedAt - idleSince
       pending++
       if (job.custom) liveCustom++
       if (pending > windowPeak) windowPeak = pending
@@ -700,7 +705,8 @@ export const make = <I, O, E = never, R = never>(
         idleWorkers: workers - busy,
         workers,
         arrivalRatePerMs: ratePerMs,
-        batchDurationMs
+        batchDurationMs,
+        idleMs: oldest.idleMs
       })
       lastWaitMs = waitMs
       const remaining = Math.min(waitMs - (now - oldest.enqueuedAt), Math.min(minDeadline, oldest.deadline) - now)
@@ -968,6 +974,7 @@ export const make = <I, O, E = never, R = never>(
         }).pipe(
           Effect.ensuring(Effect.sync(() => {
             busy--
+            if (busy === 0 && pending === 0) idleSince = nowMs(clock)
             update(Metrics.batchesInFlight, busy)
             flushOutcomes()
             live.trim()

@@ -20,6 +20,31 @@ describe("Batcher", () => {
       assert.deepStrictEqual(seen, [[21]])
     }).pipe(isolated))
 
+  it.effect("after a burst, a lone request that finds the engine idle longer than the wait bound does not wait", () =>
+    Effect.gen(function*() {
+      const { run, seen } = recorder<number>(10)
+      const batcher = yield* Batcher.make({ run }).pipe(
+        Effect.provide(policies({ maxBatchSize: 32, wait: WaitPolicy.adaptive({ maxWaitMs: 5 }) }))
+      )
+      // 200 at once: the arrival rate estimate jumps; batches of 10 ms run back to back
+      const burst = yield* Effect.forEach(Array.from({ length: 200 }, (_, i) => i), (i) => batcher.submit(i), {
+        concurrency: "unbounded"
+      }).pipe(Effect.forkChild)
+      while (seen.flat().length < 200) yield* TestClock.adjust("10 millis")
+      yield* TestClock.adjust("10 millis")
+      yield* Fiber.join(burst)
+      const snapshot = yield* batcher.snapshot
+      // the moving average still says one arrival every ~2 ms: a 5 ms wait would look worth it
+      assert.isAbove(snapshot.arrivalRate, 1000 / 5)
+      yield* TestClock.adjust("6 millis") // idle, longer than the 5 ms bound
+      const lone = yield* Effect.forkChild(batcher.submit(1000))
+      for (let i = 0; i < 20 && seen.at(-1)?.[0] !== 1000; i++) yield* Effect.yieldNow
+      const dispatchedAtOnce = seen.at(-1)?.[0] === 1000 // with the clock standing still
+      yield* TestClock.adjust("20 millis")
+      assert.strictEqual(yield* Fiber.join(lone), 2000)
+      assert.isTrue(dispatchedAtOnce)
+    }).pipe(isolated))
+
   it.effect("a burst of 200 with cap 32 gives batches of at most 32 and at least 7 batches", () =>
     Effect.gen(function*() {
       const { run, seen } = recorder<number>(10)
