@@ -45,6 +45,43 @@ describe("Batcher", () => {
       assert.isTrue(dispatchedAtOnce)
     }).pipe(isolated))
 
+  it.effect("requests that reach an idle engine in the same event-loop turn go out together, at once", () =>
+    Effect.gen(function*() {
+      const { run, seen } = recorder<number>(10)
+      const batcher = yield* Batcher.make({ run }).pipe(
+        Effect.provide(policies({ maxBatchSize: 4, wait: WaitPolicy.adaptive({ maxWaitMs: 500 }) }))
+      )
+      // six callbacks of one event-loop turn (as six requests read from six sockets would be)
+      const fibers: Array<Fiber.Fiber<number, unknown>> = []
+      for (const i of [1, 2, 3, 4, 5, 6]) setImmediate(() => fibers.push(Effect.runFork(batcher.submit(i))))
+      for (let i = 0; i < 20 && seen.length === 0; i++) yield* Effect.yieldNow
+      // dispatched with the clock standing still: the first four (the cap) as one batch
+      const atOnce = seen.map((b) => [...b])
+      const busyWorkers = (yield* batcher.snapshot).busyWorkers
+      yield* TestClock.adjust("100 millis")
+      assert.deepStrictEqual(yield* Effect.forEach(fibers, Fiber.join), [2, 4, 6, 8, 10, 12])
+      assert.deepStrictEqual(atOnce, [[1, 2, 3, 4]])
+      assert.strictEqual(busyWorkers, 1)
+      // the two beyond the cap waited for the worker instead of running beside the first batch
+      assert.deepStrictEqual(seen, [[1, 2, 3, 4], [5, 6]])
+    }).pipe(isolated))
+
+  it.effect("shutdown lets a batch dispatched from an idle engine finish", () =>
+    Effect.gen(function*() {
+      const { run } = recorder<number>(100)
+      const scope = yield* Scope.make()
+      const batcher = yield* Batcher.make({ run, drainTimeout: "1 second" }).pipe(
+        Effect.provide(policies({})),
+        Scope.provide(scope)
+      )
+      const lone = yield* Effect.forkChild(batcher.submit(7))
+      for (let i = 0; i < 20 && (yield* batcher.snapshot).busyWorkers === 0; i++) yield* Effect.yieldNow
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust("100 millis")
+      yield* Fiber.join(closing)
+      assert.strictEqual(yield* Fiber.join(lone), 14)
+    }).pipe(isolated))
+
   it.effect("a burst of 200 with cap 32 gives batches of at most 32 and at least 7 batches", () =>
     Effect.gen(function*() {
       const { run, seen } = recorder<number>(10)
