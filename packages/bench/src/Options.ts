@@ -155,7 +155,7 @@ const presets: Readonly<
     loadSeconds: 1,
     repeats: 3,
     idleRequests: 50,
-    peerIdleRequests: 300
+    peerIdleRequests: 200
   },
   full: {
     seqs: [16, 64, 128],
@@ -208,7 +208,7 @@ Timing:
   --seconds S          measured seconds per window (quick 1.2, full 3)
   --load-seconds S     measured seconds per open-loop window of the load scenario (quick 1, full 1.5)
   --repeats N          interleaved repeats; ratios are reported as min / median / max (quick 3, full 3)
-  --idle N             single requests in the idle-latency tests (default: original 50, peer 300 per
+  --idle N             single requests in the idle-latency tests (default: original 50, peer 200 per
                        system and repeat; full: 200 and 1000)
 
 Output:
