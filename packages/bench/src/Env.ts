@@ -111,7 +111,8 @@ export const make = (
   Effect.gen(function*() {
     const model = yield* resolveModel(options.model)
     const needsModel = options.scenarios.some((s) =>
-      s === "original" || s === "systems" || s === "load" || s === "memory" || s === "layout" || s === "replicas"
+      s === "original" || s === "peer" || s === "systems" || s === "load" || s === "memory" || s === "layout" ||
+      s === "replicas"
     )
     let inProcess: Core.EmbeddingModelService | undefined
     if (needsModel) {

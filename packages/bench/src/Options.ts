@@ -18,6 +18,7 @@ export const scenarios = [
   "transport",
   "engine",
   "original",
+  "peer",
   "systems",
   "load",
   "memory",
@@ -51,7 +52,7 @@ export const defaultScenarios: ReadonlyArray<Scenario> = scenarios.filter((s) =>
 export const scenarioGroups: Readonly<Record<string, ReadonlyArray<Scenario>>> = {
   all: scenarios,
   ceilings: ["model", "transport", "engine"],
-  http: ["transport", "original"]
+  http: ["transport", "original", "peer"]
 }
 
 /**
@@ -106,6 +107,8 @@ export interface BenchOptions {
   readonly repeats: number
   /** Single requests of the idle-latency test. */
   readonly idleRequests: number
+  /** Single requests per system and repeat of the peer comparison's idle-latency test (its P99 needs more). */
+  readonly peerIdleRequests: number
   readonly seed: number
   readonly out: string | undefined
   /** Also write docs/benchmarks.md and docs/benchmarks/*.svg. */
@@ -159,7 +162,8 @@ const presets: Readonly<
     seconds: 0.3,
     loadSeconds: 0.3,
     repeats: 1,
-    idleRequests: 10
+    idleRequests: 10,
+    peerIdleRequests: 10
   },
   quick: {
     seqs: [16, 128],
@@ -173,7 +177,8 @@ const presets: Readonly<
     seconds: 1.2,
     loadSeconds: 1,
     repeats: 3,
-    idleRequests: 50
+    idleRequests: 50,
+    peerIdleRequests: 200
   },
   full: {
     seqs: [16, 64, 128],
@@ -187,7 +192,8 @@ const presets: Readonly<
     seconds: 3,
     loadSeconds: 1.2,
     repeats: 3,
-    idleRequests: 200
+    idleRequests: 200,
+    peerIdleRequests: 1000
   }
 }
 
@@ -209,7 +215,7 @@ Presets:
 
 Selection:
   --scenario LIST      comma-separated, in run order: ${scenarios.join(", ")};
-                       groups: ceilings (model,transport,engine), http (transport,original), all;
+                       groups: ceilings (model,transport,engine), http (transport,original,peer), all;
                        default: all but replicas (which needs HAProxy: apt-get install haproxy)
   --systems LIST       ${systemNames.join(", ")}
   --model NAME|DIR     default (MiniLM-L6-shaped, random weights), tiny, or a model directory
@@ -228,7 +234,8 @@ Timing:
   --seconds S          measured seconds per window (quick 1.2, full 3)
   --load-seconds S     measured seconds per open-loop window of the load scenario (quick 1, full 1.5)
   --repeats N          interleaved repeats; ratios are reported as min / median / max (quick 3, full 3)
-  --idle N             single requests in the idle-latency test
+  --idle N             single requests in the idle-latency tests (default: original 50, peer 200 per
+                       system and repeat; full: 200 and 1000)
 
 Output:
   --out DIR            output directory (default bench-results/<timestamp>)
@@ -371,6 +378,7 @@ export const parse = (argv: ReadonlyArray<string>): BenchOptions => {
       (values.seconds === undefined ? base.loadSeconds : seconds),
     repeats: integer("repeats", values.repeats, 1) ?? base.repeats,
     idleRequests: integer("idle", values.idle, 1) ?? base.idleRequests,
+    peerIdleRequests: integer("idle", values.idle, 1) ?? base.peerIdleRequests,
     seed: integer("seed", values.seed, 0) ?? 1,
     out: values.out,
     docs: values.docs === true,

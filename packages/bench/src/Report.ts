@@ -8,6 +8,7 @@ import type { TopLevelSpec } from "vega-lite"
 import * as Charts from "./Charts.js"
 import * as LayoutReport from "./LayoutReport.js"
 import * as Machine from "./Machine.js"
+import * as PeerReport from "./PeerReport.js"
 import type { Results } from "./Results.js"
 import { originalFigures } from "./scenarios/OriginalScenario.js"
 import type { ReplicasResult } from "./scenarios/ReplicasScenario.js"
@@ -171,6 +172,8 @@ export const make = (results: Results, chartDir = "."): Report => {
     "queue 320, its cap of 32 enforced), TEI's strategy as a separate small implementation (no timer, at most 8 " +
     "requests, padded-token budget 16384, one batch pre-built, 512 permits), dataloader 2.2.3 (cache off, " +
     "maxBatchSize 32), and no batching (batch of 1). `fixed-N` is adabatch with fixed policies (cap N, 5 ms wait).",
+    "- **The peer** is not a re-implementation: transformers.js, what a Node user would run instead, behind a " +
+    "plain `node:http` handler in its own process, compared with the real adabatch server over HTTP (section 6).",
     "- **Model**: the built-in models have random weights with the real architecture, so their compute cost is real; " +
     "absolute latencies are this machine's."
   ].join("\n"))
@@ -596,6 +599,7 @@ export const make = (results: Results, chartDir = "."): Report => {
 
   md.push(...LayoutReport.section(results))
   if (s.replicas !== undefined) md.push(...replicasSection(s.replicas))
+  if (s.peer !== undefined) md.push(...PeerReport.section(s.peer, chart))
 
   md.push("## Not measured here")
   md.push("")

@@ -11,6 +11,7 @@ import type { LoadResult } from "./scenarios/LoadScenario.js"
 import type { MemoryResult } from "./scenarios/MemoryScenario.js"
 import type { ModelResult } from "./scenarios/ModelScenario.js"
 import type { OriginalResult } from "./scenarios/OriginalScenario.js"
+import type { PeerResult } from "./scenarios/PeerScenario.js"
 import type { ReplicasResult } from "./scenarios/ReplicasScenario.js"
 import type { SystemsResult } from "./scenarios/SystemsScenario.js"
 import type { TransportResult } from "./scenarios/TransportScenario.js"
@@ -49,6 +50,7 @@ export interface Results {
     transport?: TransportResult | undefined
     engine?: EngineResult | undefined
     original?: OriginalResult | undefined
+    peer?: PeerResult | undefined
     systems?: SystemsResult | undefined
     load?: LoadResult | undefined
     memory?: MemoryResult | undefined

@@ -21,6 +21,7 @@ import * as LoadScenario from "./scenarios/LoadScenario.js"
 import * as MemoryScenario from "./scenarios/MemoryScenario.js"
 import * as ModelScenario from "./scenarios/ModelScenario.js"
 import * as OriginalScenario from "./scenarios/OriginalScenario.js"
+import * as PeerScenario from "./scenarios/PeerScenario.js"
 import * as ReplicasScenario from "./scenarios/ReplicasScenario.js"
 import * as SystemsScenario from "./scenarios/SystemsScenario.js"
 import * as TransportScenario from "./scenarios/TransportScenario.js"
@@ -45,6 +46,8 @@ const planned = (env: Env.Env, scenario: Scenario): number => {
       return EngineScenario.plannedSeconds(env)
     case "original":
       return OriginalScenario.plannedSeconds(env)
+    case "peer":
+      return PeerScenario.plannedSeconds(env)
     case "systems":
       return SystemsScenario.plannedSeconds(env)
     case "load":
@@ -100,6 +103,9 @@ export const run = (options: BenchOptions, progress: Progress.Progress): Effect.
           break
         case "original":
           scenarios.original = yield* attempt(scenario, OriginalScenario.run(env))
+          break
+        case "peer":
+          scenarios.peer = yield* attempt(scenario, PeerScenario.run(env))
           break
         case "systems":
           scenarios.systems = yield* attempt(scenario, SystemsScenario.run(env, scenarios.model))

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as LayoutReport from "./LayoutReport.js"
+import * as PeerReport from "./PeerReport.js"
 import type { Results } from "./Results.js"
 import * as Stats from "./Stats.js"
 
@@ -39,7 +40,8 @@ const medians = (xs: ReadonlyArray<ReadonlyArray<number>>) => xs.map((x) => Stat
  */
 export const headlines = (results: Results): Array<Headline> => {
   const out: Array<Headline> = []
-  const { engine, memory, original, systems, transport } = results.scenarios
+  const { engine, memory, original, peer, systems, transport } = results.scenarios
+  if (peer !== undefined) out.push(...PeerReport.headlines(peer))
 
   if (systems !== undefined) {
     for (const raw of systems.raw) {

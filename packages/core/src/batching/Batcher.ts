@@ -18,6 +18,13 @@
  * wait policy asks to wait (measured from the batch's oldest request, shortened to the nearest
  * deadline), and that wait is the aggregation's Schedule.
  *
+ * **Idle fast path.** A request that finds the engine idle (nothing queued, forming or running),
+ * when the wait policy would not wait for it, does not go through the stream: it is batched with
+ * whatever else arrives in the same event-loop turn and dispatched at the end of that turn (one
+ * scheduler hop instead of the queue hand-off, the aggregation fibers and the wait timer). While
+ * that batch holds the last free worker the stream takes nothing from the queue, so batches still
+ * form only when a worker is free and no more than `workers` run at once.
+ *
  * Cancelled and expired requests are skipped when batches form (never computed); a sweeper fails
  * requests whose deadline passes while they wait, even if no worker frees. Closing the scope stops
  * intake, drains within `drainTimeout`, then fails what remains with `ShuttingDown`.
@@ -26,6 +33,7 @@
  */
 import type { Scope } from "effect"
 import {
+  Array as Arr,
   Cause,
   Clock,
   Context,
@@ -33,6 +41,7 @@ import {
   Effect,
   Exit,
   Fiber,
+  Latch,
   Layer,
   Pull,
   Queue,
@@ -189,6 +198,8 @@ class Job<I, O, E> {
   batchSize = 0
   group: Group | undefined = undefined
   index = 0
+  /** How long the engine had no work at all when this request arrived (ms; 0 if it had some). */
+  idleMs = 0
   constructor(
     readonly input: I,
     readonly cost: number,
@@ -222,6 +233,8 @@ interface Batch<I, O, E> {
   readonly work: number
   readonly capped: boolean
   readonly limits: BatchLimits
+  /** Formed by the idle fast path (see `collectIdle`), not by the stream. */
+  readonly fast?: boolean
 }
 
 /** Growable array deque of live jobs (queued or running), oldest first. */
@@ -271,6 +284,7 @@ export const make = <I, O, E = never, R = never>(
     const queuePolicy = yield* QueuePolicy
     const clock = yield* Clock.Clock
     const context = yield* Effect.context<never>()
+    const runContext = yield* Effect.context<R>()
     const scope = yield* Effect.scope
 
     const workers = Math.max(1, Math.floor(options.workers ?? 1))
@@ -302,6 +316,20 @@ export const make = <I, O, E = never, R = never>(
     let drainAt = rateAt
     let drained = 0
     let batchDurationMs = 0
+    /** When the engine last ran out of work (nothing queued, no batch running). */
+    let idleSince = rateAt
+    // The idle fast path (see `collectIdle`): the jobs of the current event-loop turn, its batch
+    // (collecting or running: 0 or 1) and whether that batch is running, its fibers.
+    let idleJobs: Array<Job<I, O, E>> | undefined
+    let idleMax = 0
+    let idleCost = 0
+    let fastRunning = 0
+    let fastBusy = 0
+    const fastFibers = new Set<Fiber.Fiber<void>>()
+    /** Closed while the fast batch and the stream's batches hold every worker. */
+    const gate = Latch.makeUnsafe(true)
+    /** Open while a worker is free. */
+    const slots = Latch.makeUnsafe(true)
     /**
      * Inputs per ms the engine dispatches while saturated: over consecutive capped batches (each
      * formed from a queue holding more than a batch, when a worker freed), inputs dispatched per ms
@@ -489,6 +517,7 @@ export const make = <I, O, E = never, R = never>(
     }
 
     const admitted = (job: Job<I, O, E>) => {
+      if (pending === 0 && busy === 0) job.idleMs = job.enqueuedAt - idleSince
       pending++
       if (job.custom) liveCustom++
       if (pending > windowPeak) windowPeak = pending
@@ -518,6 +547,8 @@ export const make = <I, O, E = never, R = never>(
       arrivals++
       windowSubmitted++
       rollWindow(now)
+      const direct = collectIdle(job, now)
+      if (direct !== undefined) return direct
       if (overflow === "reject") {
         const capacity = queuePolicy.capacity()
         if (pending >= capacity || !Queue.offerUnsafe(queue, job)) {
@@ -669,6 +700,86 @@ export const make = <I, O, E = never, R = never>(
         )
       })
 
+    // ---- the idle fast path -----------------------------------------------------------------
+
+    /**
+     * A request that finds the engine idle (nothing queued, forming or running) when the wait
+     * policy would not wait for it skips the queue and the batch-formation fibers: it is batched
+     * with whatever else arrives in the same event-loop turn (up to the caps) and dispatched at the
+     * end of that turn, one scheduler hop instead of the stream's several, and no wait timer. The
+     * batch is busy like any other, and while it and the stream's batches hold every worker the
+     * stream takes nothing from the queue (`gate`), so no more than `workers` batches run at once.
+     */
+    const collectIdle = (job: Job<I, O, E>, now: number): Effect.Effect<any, any> | undefined => {
+      if (idleJobs !== undefined) {
+        const n = idleJobs.length
+        const nextMax = job.cost > idleMax ? job.cost : idleMax
+        const nextCost = padded ? nextMax * (n + 1) : idleCost + job.cost
+        if (n >= lastLimits.maxBatchSize || nextCost > lastLimits.maxBatchCost) return undefined
+        idleJobs.push(job)
+        idleMax = nextMax
+        idleCost = nextCost
+        admitted(job)
+        return awaitJob(job)
+      }
+      if (busy !== 0 || pending !== 0 || fastRunning !== 0) return undefined
+      job.idleMs = now - idleSince
+      updateRates(now)
+      const waitMs = waitPolicy.waitMs({
+        batchSize: 1,
+        queued: 0,
+        maxBatchSize: lastLimits.maxBatchSize,
+        oldestAgeMs: 0,
+        idleWorkers: workers,
+        workers,
+        arrivalRatePerMs: ratePerMs,
+        batchDurationMs,
+        idleMs: job.idleMs
+      })
+      if (waitMs > 0) return undefined
+      lastWaitMs = 0
+      idleJobs = [job]
+      idleMax = job.cost
+      idleCost = job.cost
+      admitted(job)
+      fastRunning = 1
+      syncGate()
+      setImmediate(flushIdle)
+      return awaitJob(job)
+    }
+
+    /** Runs the jobs collected in this event-loop turn (those still queued) as one batch. */
+    const flushIdle = () => {
+      const jobs = idleJobs!.filter((job) => job.state === QUEUED)
+      idleJobs = undefined
+      let cost = 0
+      let work = 0
+      for (const job of jobs) {
+        work += job.cost
+        cost = padded ? Math.max(cost, job.cost * jobs.length) : work
+      }
+      const fiber = Effect.runForkWith(runContext)(
+        Effect.flatMap(sizePolicy.current, (limits) => {
+          lastLimits = limits
+          return runBatch({ jobs, cost, work, capped: false, limits, fast: true })
+        }).pipe(Effect.ensuring(Effect.sync(() => {
+          fastRunning = 0
+          syncGate()
+        })))
+      )
+      if (fiber.pollUnsafe() === undefined) {
+        fastFibers.add(fiber)
+        fiber.addObserver(() => fastFibers.delete(fiber))
+      }
+    }
+
+    const syncGate = () => {
+      if (fastRunning > 0 && busy - fastBusy + 1 >= workers) gate.closeUnsafe()
+      else gate.openUnsafe()
+      if (busy >= workers) slots.closeUnsafe()
+      else slots.openUnsafe()
+    }
+
     // ---- batch formation ---------------------------------------------------------------------
 
     /**
@@ -700,7 +811,8 @@ export const make = <I, O, E = never, R = never>(
         idleWorkers: workers - busy,
         workers,
         arrivalRatePerMs: ratePerMs,
-        batchDurationMs
+        batchDurationMs,
+        idleMs: oldest.idleMs
       })
       lastWaitMs = waitMs
       const remaining = Math.min(waitMs - (now - oldest.enqueuedAt), Math.min(minDeadline, oldest.deadline) - now)
@@ -906,6 +1018,8 @@ export const make = <I, O, E = never, R = never>(
     const runBatch = (batch: Batch<I, O, E>): Effect.Effect<void, never, R> => {
       if (batch.jobs.length === 0) return Effect.void
       return Effect.suspend(() => {
+        // Only with the idle fast path can every worker be taken when a batch is ready: it waits.
+        if (busy >= workers) return Effect.andThen(slots.await, runBatch(batch))
         const start = nowMs(clock)
         // Last check at dispatch: cancelled or expired since the batch formed are never computed.
         let jobs = batch.jobs
@@ -929,6 +1043,8 @@ export const make = <I, O, E = never, R = never>(
         lastDispatchAt = start
         lastDispatchCapped = batch.capped
         busy++
+        if (batch.fast === true) fastBusy++
+        syncGate()
         update(Metrics.batchesInFlight, busy)
         for (let i = 0; i < jobs.length; i++) {
           const job = jobs[i]!
@@ -968,6 +1084,9 @@ export const make = <I, O, E = never, R = never>(
         }).pipe(
           Effect.ensuring(Effect.sync(() => {
             busy--
+            if (batch.fast === true) fastBusy--
+            if (busy === 0 && pending === 0) idleSince = nowMs(clock)
+            syncGate()
             update(Metrics.batchesInFlight, busy)
             flushOutcomes()
             live.trim()
@@ -1003,7 +1122,16 @@ export const make = <I, O, E = never, R = never>(
 
     // ---- the pipeline ------------------------------------------------------------------------
 
-    const consumer = yield* Stream.fromQueue(queue).pipe(
+    // What the stream takes waits while the fast batch and the stream's batches hold every worker.
+    // What was taken meanwhile goes out with everything queued when the gate opens.
+    const upstream = Effect.flatMap(Queue.takeAll(queue), (chunk) =>
+      gate.isOpen()
+        ? Effect.succeed(chunk)
+        : Effect.andThen(
+          gate.await,
+          Effect.map(Queue.clear(queue), (rest) => rest.length === 0 ? chunk : Arr.appendAll(chunk, rest))
+        ))
+    const consumer = yield* Stream.fromPull(Effect.succeed(upstream)).pipe(
       Stream.aggregateWithin(batchSink, waitSchedule),
       Stream.mapEffect(runBatch, { concurrency: workers, unordered: true }),
       Stream.runDrain,
@@ -1017,8 +1145,13 @@ export const make = <I, O, E = never, R = never>(
       Effect.gen(function*() {
         accepting = false
         yield* Queue.end(queue)
-        const finished = yield* Fiber.await(consumer).pipe(Effect.timeoutOption(drainTimeout))
-        if (finished._tag === "None") yield* Fiber.interrupt(consumer)
+        const finished = yield* Effect.andThen(Fiber.await(consumer), Fiber.awaitAll(fastFibers)).pipe(
+          Effect.timeoutOption(drainTimeout)
+        )
+        if (finished._tag === "None") {
+          yield* Fiber.interrupt(consumer)
+          yield* Fiber.interruptAll(fastFibers)
+        }
         const now = nowMs(clock)
         const error = Exit.fail(new BatchError.ShuttingDown({ reason: "drain-timeout" }))
         const items = live.items

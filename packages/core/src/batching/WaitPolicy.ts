@@ -33,6 +33,11 @@ export interface WaitContext {
   readonly arrivalRatePerMs: number
   /** Recent mean batch duration (ms), 0 when unknown. */
   readonly batchDurationMs: number
+  /**
+   * How long the engine had no work at all (nothing queued, no batch running) when the oldest item
+   * arrived (ms); 0 when it had some. Unknown (`undefined`) counts as 0.
+   */
+  readonly idleMs?: number | undefined
 }
 
 /**
@@ -110,6 +115,10 @@ export interface AdaptiveOptions {
  *   its own at once), or no arrival rate is known: **no wait**;
  * - the expected gap to the next arrival, `1 / rate`, exceeds the bound: waiting cannot fill the
  *   batch sooner, **no wait** (a lone request at an idle server is dispatched at once);
+ * - the engine sat idle for longer than the bound before the oldest request came: the last gap
+ *   between arrivals already exceeded the bound, **no wait**. The rate and the batch duration are
+ *   moving averages that lag behind when a burst ends (both still say "busy" for a few hundred
+ *   ms); this keeps a lone request after a burst from waiting `maxWaitMs` for nobody;
  * - otherwise wait the expected time to fill the batch, `(cap - size) / rate`, bounded by
  *   `maxWaitMs` and by `maxFractionOfBatch` x the recent batch duration.
  *
@@ -139,7 +148,7 @@ const adaptiveWait = (ctx: WaitContext, maxWaitMs: number, fraction: number): nu
   const missing = ctx.maxBatchSize - ctx.batchSize - ctx.queued
   if (missing <= 0 || ctx.idleWorkers > 1 || !(ctx.arrivalRatePerMs > 0)) return 0
   const bound = Math.min(maxWaitMs, ctx.batchDurationMs > 0 ? ctx.batchDurationMs * fraction : maxWaitMs)
-  if (1 / ctx.arrivalRatePerMs > bound) return 0
+  if (1 / ctx.arrivalRatePerMs > bound || (ctx.idleMs ?? 0) >= bound) return 0
   return Math.min(bound, ctx.oldestAgeMs + missing / ctx.arrivalRatePerMs)
 }
 

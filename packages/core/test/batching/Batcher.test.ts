@@ -20,6 +20,68 @@ describe("Batcher", () => {
       assert.deepStrictEqual(seen, [[21]])
     }).pipe(isolated))
 
+  it.effect("after a burst, a lone request that finds the engine idle longer than the wait bound does not wait", () =>
+    Effect.gen(function*() {
+      const { run, seen } = recorder<number>(10)
+      const batcher = yield* Batcher.make({ run }).pipe(
+        Effect.provide(policies({ maxBatchSize: 32, wait: WaitPolicy.adaptive({ maxWaitMs: 5 }) }))
+      )
+      // 200 at once: the arrival rate estimate jumps; batches of 10 ms run back to back
+      const burst = yield* Effect.forEach(Array.from({ length: 200 }, (_, i) => i), (i) => batcher.submit(i), {
+        concurrency: "unbounded"
+      }).pipe(Effect.forkChild)
+      while (seen.flat().length < 200) yield* TestClock.adjust("10 millis")
+      yield* TestClock.adjust("10 millis")
+      yield* Fiber.join(burst)
+      const snapshot = yield* batcher.snapshot
+      // the moving average still says one arrival every ~2 ms: a 5 ms wait would look worth it
+      assert.isAbove(snapshot.arrivalRate, 1000 / 5)
+      yield* TestClock.adjust("6 millis") // idle, longer than the 5 ms bound
+      const lone = yield* Effect.forkChild(batcher.submit(1000))
+      for (let i = 0; i < 20 && seen.at(-1)?.[0] !== 1000; i++) yield* Effect.yieldNow
+      const dispatchedAtOnce = seen.at(-1)?.[0] === 1000 // with the clock standing still
+      yield* TestClock.adjust("20 millis")
+      assert.strictEqual(yield* Fiber.join(lone), 2000)
+      assert.isTrue(dispatchedAtOnce)
+    }).pipe(isolated))
+
+  it.effect("requests that reach an idle engine in the same event-loop turn go out together, at once", () =>
+    Effect.gen(function*() {
+      const { run, seen } = recorder<number>(10)
+      const batcher = yield* Batcher.make({ run }).pipe(
+        Effect.provide(policies({ maxBatchSize: 4, wait: WaitPolicy.adaptive({ maxWaitMs: 500 }) }))
+      )
+      // six callbacks of one event-loop turn (as six requests read from six sockets would be)
+      const fibers: Array<Fiber.Fiber<number, unknown>> = []
+      for (const i of [1, 2, 3, 4, 5, 6]) setImmediate(() => fibers.push(Effect.runFork(batcher.submit(i))))
+      for (let i = 0; i < 20 && seen.length === 0; i++) yield* Effect.yieldNow
+      // dispatched with the clock standing still: the first four (the cap) as one batch
+      const atOnce = seen.map((b) => [...b])
+      const busyWorkers = (yield* batcher.snapshot).busyWorkers
+      yield* TestClock.adjust("100 millis")
+      assert.deepStrictEqual(yield* Effect.forEach(fibers, Fiber.join), [2, 4, 6, 8, 10, 12])
+      assert.deepStrictEqual(atOnce, [[1, 2, 3, 4]])
+      assert.strictEqual(busyWorkers, 1)
+      // the two beyond the cap waited for the worker instead of running beside the first batch
+      assert.deepStrictEqual(seen, [[1, 2, 3, 4], [5, 6]])
+    }).pipe(isolated))
+
+  it.effect("shutdown lets a batch dispatched from an idle engine finish", () =>
+    Effect.gen(function*() {
+      const { run } = recorder<number>(100)
+      const scope = yield* Scope.make()
+      const batcher = yield* Batcher.make({ run, drainTimeout: "1 second" }).pipe(
+        Effect.provide(policies({})),
+        Scope.provide(scope)
+      )
+      const lone = yield* Effect.forkChild(batcher.submit(7))
+      for (let i = 0; i < 20 && (yield* batcher.snapshot).busyWorkers === 0; i++) yield* Effect.yieldNow
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust("100 millis")
+      yield* Fiber.join(closing)
+      assert.strictEqual(yield* Fiber.join(lone), 14)
+    }).pipe(isolated))
+
   it.effect("a burst of 200 with cap 32 gives batches of at most 32 and at least 7 batches", () =>
     Effect.gen(function*() {
       const { run, seen } = recorder<number>(10)

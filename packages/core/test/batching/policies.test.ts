@@ -130,6 +130,11 @@ describe("WaitPolicy.adaptive", () => {
   it("never waits when the next arrival is not expected within the bound (lone requests go at once)", () => {
     assert.strictEqual(policy.waitMs({ ...base, arrivalRatePerMs: 0.05 }), 0) // one every 20 ms > 10 ms
   })
+  it("never waits when the engine sat idle for longer than the bound before the oldest request", () => {
+    assert.strictEqual(policy.waitMs({ ...base, arrivalRatePerMs: 1, idleMs: 10 }), 0)
+    assert.strictEqual(policy.waitMs({ ...base, arrivalRatePerMs: 1, batchDurationMs: 8, idleMs: 4 }), 0)
+    assert.strictEqual(policy.waitMs({ ...base, arrivalRatePerMs: 1, idleMs: 9 }), 10) // shorter: it still waits
+  })
   it("waits the expected fill time, bounded by maxWaitMs and half a batch, from the oldest request", () => {
     assert.closeTo(policy.waitMs({ ...base, arrivalRatePerMs: 4 }), 31 / 4, 1e-9) // 31 missing at 4 per ms
     assert.strictEqual(policy.waitMs({ ...base, arrivalRatePerMs: 1 }), 10) // 31 ms capped to 10
