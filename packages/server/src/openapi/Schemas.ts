@@ -129,6 +129,9 @@ export const Info = Schema.Struct({
   normalized: Schema.Boolean,
   workers: Count,
   intra_op_threads: Count,
+  /** How workers x threads was decided (`null` for a model without workers). */
+  layout: Schema.NullOr(Schema.Record(Schema.String, Schema.Unknown)),
+  tokenization_workers: Count,
   max_batch_requests: Count,
   max_batch_tokens: Count,
   max_client_batch_size: Count,
@@ -136,6 +139,9 @@ export const Info = Schema.Struct({
   payload_limit: Count,
   auto_truncate: Schema.Boolean,
   request_timeout_ms: Count,
+  max_inflight_bytes: Count,
+  body_timeout_ms: Count,
+  write_timeout_ms: Count,
   run_timeout_ms: Count,
   batching: Schema.Struct({
     config: Schema.Struct({
