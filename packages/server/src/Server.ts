@@ -11,11 +11,13 @@
  *    503;
  * 2. the engine drains: queued and in-flight inputs are still computed for up to the drain timeout;
  *    what is left then fails with `ShuttingDown` (503);
- * 3. once every accepted request has its answer, the socket stops listening; open connections
- *    are still read, requests arriving on them are answered (503, `Connection: close`), and each
- *    is half-closed once it has been quiet for 1 s (no request in progress, none for 1 s), so a
+ * 3. once every accepted request has its answer, answers keep their connection open until no
+ *    connection has arrived for 1 s (clients stop reconnecting, so the accept backlog that closing
+ *    the listener would reset empties), then the socket stops listening; open connections are
+ *    still read, requests arriving on them are answered (503, `Connection: close`), and each is
+ *    half-closed once it has been quiet for 1 s (no request in progress, none for 1 s), so a
  *    client writing its next request is answered rather than reset (`OpenConnections`); after
- *    5 s whatever is still open is closed.
+ *    5 s in all whatever is still open is closed.
  *
  * The socket keeps listening while the engine drains, so a client that connects meanwhile gets a
  * definite 503 rather than a connection error, and Node's `server.close()` is not used: it destroys
