@@ -14,7 +14,7 @@ import {
   QueuePolicy,
   WaitPolicy
 } from "@adabatch/core"
-import { assert, layer } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Layer, Metric } from "effect"
 
 const Live = Embedder.layer({ isolateFailures: true }).pipe(
@@ -97,4 +97,19 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("Embedder over the 
       assert.strictEqual(snap.policies.wait.policy, "adaptive")
       assert.strictEqual(snap.policies.queue.capacity, 256)
     }))
+})
+
+describe("Embedder.lastToFinish", () => {
+  it("gives the timings of one item, the one that left the engine last", () => {
+    const timed = [
+      { value: 0, queueMs: 900, batchMs: 50, batchSize: 4 },
+      { value: 1, queueMs: 100, batchMs: 600, batchSize: 32 },
+      { value: 2, queueMs: 300, batchMs: 200, batchSize: 8 }
+    ]
+    const last = Embedder.lastToFinish(timed)!
+    assert.strictEqual(last.value, 0)
+    // never the largest queue time of one item plus the largest batch time of another
+    assert.strictEqual(last.queueMs + last.batchMs, 950)
+    assert.isUndefined(Embedder.lastToFinish([]))
+  })
 })

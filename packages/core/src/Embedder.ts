@@ -38,9 +38,12 @@ export interface EmbedOptions {
  */
 export interface EmbedTimings {
   readonly tokenizationMs: number
-  /** Longest time any of the call's items waited in the queue. */
+  /**
+   * Time the call's last item to finish (its critical path) waited in the queue. With
+   * `inferenceMs` it is one item's engine time, so their sum never exceeds the deadline.
+   */
   readonly queueMs: number
-  /** Longest batch execution time among the batches that computed the call's items. */
+  /** Execution time of the batch that computed the call's last item to finish. */
   readonly inferenceMs: number
   readonly totalMs: number
 }
@@ -156,6 +159,29 @@ export const layerBatcher = (
 const now = () => performance.now()
 
 /**
+ * The item of a call that finished last (largest queue + batch time): the call's critical path.
+ * Its queue and batch times are the call's timings, so that they add up to a time one item really
+ * spent in the engine (the largest queue time of one item plus the largest batch time of another
+ * would not).
+ *
+ * @example
+ * ```ts
+ * lastToFinish([
+ *   { value: 0, queueMs: 900, batchMs: 50, batchSize: 4 },
+ *   { value: 1, queueMs: 100, batchMs: 600, batchSize: 32 }
+ * ]) // the first: 950 ms in the engine (not 900 + 600)
+ * ```
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const lastToFinish = <O>(timed: ReadonlyArray<Batcher.Timed<O>>): Batcher.Timed<O> | undefined => {
+  let last: Batcher.Timed<O> | undefined
+  for (const t of timed) if (last === undefined || t.queueMs + t.batchMs > last.queueMs + last.batchMs) last = t
+  return last
+}
+
+/**
  * `Embedder` on top of {@link EmbeddingBatcher} and the model.
  *
  * @since 0.1.0
@@ -192,22 +218,23 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
                 const embeddings = new Array<Float32Array>(timed.length)
                 const tokenCounts = new Array<number>(timed.length)
                 let tokens = 0
-                let queueMs = 0
-                let inferenceMs = 0
                 for (let i = 0; i < timed.length; i++) {
-                  const t = timed[i]!
-                  embeddings[i] = t.value
+                  embeddings[i] = timed[i]!.value
                   const count = encoded[i]!.ids.length
                   tokenCounts[i] = count
                   tokens += count
-                  if (t.queueMs > queueMs) queueMs = t.queueMs
-                  if (t.batchMs > inferenceMs) inferenceMs = t.batchMs
                 }
+                const last = lastToFinish(timed)
                 return {
                   embeddings,
                   tokenCounts,
                   tokens,
-                  timings: { tokenizationMs: t1 - t0, queueMs, inferenceMs, totalMs: now() - t0 }
+                  timings: {
+                    tokenizationMs: t1 - t0,
+                    queueMs: last?.queueMs ?? 0,
+                    inferenceMs: last?.batchMs ?? 0,
+                    totalMs: now() - t0
+                  }
                 }
               })
             })

@@ -56,8 +56,8 @@ const millis = (description: string) => Schema.String.annotate({ description: `$
 export const TimingHeaders = {
   "x-total-time": millis("time from request start to response"),
   "x-tokenization-time": millis("tokenization time"),
-  "x-queue-time": millis("time queued before a batch took the inputs"),
-  "x-inference-time": millis("model inference time"),
+  "x-queue-time": millis("time the last input to finish waited before a batch took it"),
+  "x-inference-time": millis("run time of the batch that computed the last input to finish"),
   "x-compute-time": millis("time from submit to result"),
   "x-compute-tokens": Schema.String.annotate({ description: "tokens computed (special tokens included)" }),
   "x-compute-characters": Schema.String.annotate({ description: "characters of the inputs" })
