@@ -512,7 +512,8 @@ export const render = (input: ReportInput): string => {
       "send normal requests (10 words) 5 ms apart. Each input is sent 3 times in a row (the last case: two clients " +
       "in a loop for 3 s); the worst stall is the longest event-loop delay the server's main thread saw meanwhile " +
       "(`monitorEventLoopDelay`, sampled every 100 ms), to be read against the first row (no long input at all) on " +
-      "the same machine. The latency of the normal requests also counts their wait for the long inputs' own " +
+      "the same machine; it also grows when other work takes the cores. The event loop's CPU per long request " +
+      "(the main thread's CPU time from `/proc`, in 10 ms ticks, less the normal requests' share) does not. The latency of the normal requests also counts their wait for the long inputs' own " +
       "inference (each cut to 128 tokens) on the one inference worker. Texts are cut before tokenizing where that provably keeps their first ids, and what would " +
       `still take more than 8,192 characters of tokenizer work goes to a tokenization worker thread. Tests: ` +
       `${passed(tests, "long-inputs.test.ts")}.`
@@ -520,11 +521,22 @@ export const render = (input: ReportInput): string => {
   out.push("")
   if (longInputs?.cases !== undefined) {
     out.push(table(
-      ["input", "answer", "slowest answer", "worst stall", "normal requests meanwhile: max / p99", "not 200"],
+      [
+        "input",
+        "answer",
+        "slowest answer",
+        "event-loop CPU per request",
+        "worst stall",
+        "normal requests meanwhile: max / p99",
+        "not 200"
+      ],
       longInputs.cases.map((c: any) => [
         c.name.replace(/\|/g, "\\|"),
         c.status === undefined ? "-" : `${c.status} x ${c.requests}`,
         c.attackMaxMs === undefined ? "-" : `${num(c.attackMaxMs, 0)} ms`,
+        c.cpuPerRequestMs === undefined
+          ? `${num(c.cpuPerNormalMs, 2)} ms (a normal request)`
+          : `${num(c.cpuPerRequestMs, 0)} ms`,
         `${num(c.worstStallMs, 0)} ms`,
         `${num(c.normalMaxMs, 0)} / ${num(c.normalP99Ms, 0)} ms (${num(c.normalRequests, 0)})`,
         num(c.normalNot200, 0)
