@@ -104,10 +104,10 @@ export const builtin: ModelTokenizer = builtinTokenizer
 
 /**
  * Characters of tokenizer work one call may do on the calling fiber (the event loop, in the
- * server); the texts beyond it go to the tokenization workers. The slowest texts cost about 1.5 µs
- * of tokenizer work per character on this project's 2-core machines (CJK, accented text), so
- * this keeps one call's share of the event loop to about 10 ms; ordinary requests (up to a few
- * thousand words) stay well under it.
+ * server); the texts beyond it go to the tokenization workers. The costliest texts (one token per
+ * character: punctuation, CJK) take about 1 µs per character on this project's 2-core machines
+ * when idle, so one call holds the event loop for about 10 ms at most (a very long text counts
+ * only the prefixes tokenized); ordinary requests, up to about 1,500 words, stay under it.
  *
  * @since 0.1.0
  * @category constants

@@ -85,6 +85,8 @@ const limit = (ids, specialSuffix, maxLength, truncate, atLeast) => {
  */
 const encodePrefix = (tokenizer, findCut, text, maxLength, budget) => {
   for (let window = maxLength + 1; window < text.length;) {
+    // a cut in this window would be over the budget: spare the scan
+    if (window >> 1 >= budget.left) return undefined
     const cut = findCut(text, window)
     if (cut === undefined) {
       window *= 2

@@ -10,6 +10,8 @@
  *
  * @since 0.1.0
  */
+import { readlinkSync } from "node:fs"
+import { setPriority } from "node:os"
 import { parentPort, workerData } from "node:worker_threads"
 import { encodeTexts } from "./textCut.mjs"
 import { fromSource } from "./tokenizerCore.mjs"
@@ -29,6 +31,20 @@ const data = /** @type {TokenizerWorkerData} */ (workerData)
  * @param {ReadonlyArray<ArrayBuffer>} [transfer]
  */
 const post = (message, transfer) => port.postMessage(message, transfer === undefined ? [] : [...transfer])
+
+/**
+ * This thread's scheduling priority (nice value). A worker tokenizing a long text for a second
+ * competes with the event loop for the cores; at a lower priority it takes what the main thread
+ * leaves, so the main thread keeps answering on a busy machine. Linux only (per-thread priorities
+ * through `/proc/thread-self`); elsewhere the worker runs at the process's priority.
+ */
+const NICE = 10
+
+try {
+  setPriority(Number(readlinkSync("/proc/thread-self").split("/").pop()), NICE)
+} catch {
+  // not Linux, or not allowed: the process's priority
+}
 
 /** @type {ModelTokenizer | undefined} */
 let tokenizer
