@@ -45,7 +45,8 @@ export const make = (
 }
 
 /**
- * Encodes one `POST path` with body `{"inputs": text}` per text.
+ * Encodes one `POST path` with body `{"inputs": text}` per text (and `fields`, e.g.
+ * `{ truncate: true }`, after `inputs`).
  *
  * @since 0.1.0
  * @category constructors
@@ -53,7 +54,8 @@ export const make = (
 export const embedRequests = (
   port: number,
   path: string,
-  texts: ReadonlyArray<string>
+  texts: ReadonlyArray<string>,
+  fields?: Readonly<Record<string, unknown>>
 ): Array<Buffer> =>
   texts.map((text) =>
     HttpClient.encodeRequest({
@@ -61,7 +63,7 @@ export const embedRequests = (
       path,
       host: "127.0.0.1",
       port,
-      body: JSON.stringify({ inputs: text })
+      body: JSON.stringify({ inputs: text, ...fields })
     })
   )
 

@@ -1015,6 +1015,29 @@ export const make = <I, O, E = never, R = never>(
       return Effect.void
     }
 
+    /** A thunk recording a dispatched batch in the metrics. */
+    const recordDispatch = (
+      batch: Batch<I, O, E>,
+      jobs: ReadonlyArray<Job<I, O, E>>,
+      start: number,
+      depth: number,
+      waitMs: number
+    ) =>
+    () => {
+      update(Metrics.batchesInFlight, busy)
+      for (let i = 0; i < jobs.length; i++) queueWaitRecorder.record(start - jobs[i]!.enqueuedAt, start)
+      update(Metrics.batchSize, jobs.length)
+      update(Metrics.batchCost, batch.cost)
+      update(Metrics.batches, 1)
+      update(Metrics.batchEfficiency, jobs.length / batch.limits.maxBatchSize)
+      update(Metrics.policyMaxBatchSize, batch.limits.maxBatchSize)
+      update(Metrics.policyMaxBatchCost, Number.isFinite(batch.limits.maxBatchCost) ? batch.limits.maxBatchCost : 0)
+      update(Metrics.policyWait, waitMs)
+      update(Metrics.queueDepth, depth)
+      update(Metrics.queueUtilisation, depth / queuePolicy.capacity())
+      update(Metrics.arrivalRate, ratePerMs * 1000)
+    }
+
     const runBatch = (batch: Batch<I, O, E>): Effect.Effect<void, never, R> => {
       if (batch.jobs.length === 0) return Effect.void
       return Effect.suspend(() => {
@@ -1045,31 +1068,21 @@ export const make = <I, O, E = never, R = never>(
         busy++
         if (batch.fast === true) fastBusy++
         syncGate()
-        update(Metrics.batchesInFlight, busy)
         for (let i = 0; i < jobs.length; i++) {
           const job = jobs[i]!
           if (job.state === QUEUED) pending--
           job.state = RUNNING
           job.dispatchedAt = start
           job.batchSize = jobs.length
-          queueWaitRecorder.record(start - job.enqueuedAt, start)
         }
         drained += jobs.length
-        update(Metrics.batchSize, jobs.length)
-        update(Metrics.batchCost, batch.cost)
-        update(Metrics.batches, 1)
-        update(Metrics.batchEfficiency, jobs.length / batch.limits.maxBatchSize)
-        update(Metrics.policyMaxBatchSize, batch.limits.maxBatchSize)
-        update(Metrics.policyMaxBatchCost, Number.isFinite(batch.limits.maxBatchCost) ? batch.limits.maxBatchCost : 0)
-        update(Metrics.policyWait, lastWaitMs)
-        update(Metrics.queueDepth, pending)
-        update(Metrics.queueUtilisation, pending / queuePolicy.capacity())
-        update(Metrics.arrivalRate, ratePerMs * 1000)
+        // The dispatch metrics are recorded once the batch is on its way (a microtask runs when
+        // this turn's synchronous dispatch is done), off the path of its requests.
+        queueMicrotask(recordDispatch(batch, jobs, start, pending, lastWaitMs))
         return Effect.flatMap(runOnce(jobs), ([exit, inputs]) => {
           const end = nowMs(clock)
           const durationMs = end - start
           for (let i = 0; i < jobs.length; i++) jobs[i]!.batchMs = durationMs
-          update(Metrics.batchDuration, durationMs)
           batchDurationMs = batchDurationMs === 0 ? durationMs : batchDurationMs + 0.2 * (durationMs - batchDurationMs)
           const observe = Exit.isSuccess(exit)
             ? sizePolicy.observe({
@@ -1080,7 +1093,12 @@ export const make = <I, O, E = never, R = never>(
               capped: batch.capped
             })
             : Effect.void
-          return Effect.andThen(observe, complete(jobs, exit)).pipe(Effect.ensuring(Effect.sync(() => release(inputs))))
+          // answer first; the policy and the metrics learn from the batch after
+          return complete(jobs, exit).pipe(
+            Effect.andThen(observe),
+            Effect.andThen(Effect.sync(() => update(Metrics.batchDuration, durationMs))),
+            Effect.ensuring(Effect.sync(() => release(inputs)))
+          )
         }).pipe(
           Effect.ensuring(Effect.sync(() => {
             busy--
