@@ -14,8 +14,16 @@ import type { BatcherError } from "./batching/BatchError.js"
 import type { BatchSizePolicy } from "./batching/BatchSizePolicy.js"
 import type { QueuePolicy } from "./batching/QueuePolicy.js"
 import type { WaitPolicy } from "./batching/WaitPolicy.js"
-import { EmbeddingModel, type Encoded, type ModelInfo } from "./model/EmbeddingModel.js"
+import {
+  EmbeddingModel,
+  type Encoded,
+  type Input,
+  type ModelInfo,
+  type Token,
+  type TokensOptions
+} from "./model/EmbeddingModel.js"
 import type { InferenceFailed, InputTooLong, TokenizationFailed } from "./model/ModelError.js"
+import * as TokenStates from "./TokenStates.js"
 
 /**
  * Per-call options.
@@ -26,6 +34,10 @@ import type { InferenceFailed, InputTooLong, TokenizationFailed } from "./model/
 export interface EmbedOptions {
   /** Cut over-long texts instead of failing with `InputTooLong` (default `false`). */
   readonly truncate?: boolean
+  /** Which end `truncate` cuts: `"right"` (default) keeps the start, `"left"` keeps the end. */
+  readonly direction?: "left" | "right" | undefined
+  /** Text put before every input (a prompt such as `"query: "`). */
+  readonly prompt?: string | undefined
   /** Time budget for the whole call; default: the engine's request timeout. */
   readonly timeout?: Duration.Input
 }
@@ -76,7 +88,27 @@ export type EmbedError = InputTooLong | TokenizationFailed | InferenceFailed | B
  */
 export class Embedder extends Context.Service<Embedder, {
   readonly info: ModelInfo
-  readonly embed: (texts: ReadonlyArray<string>, options?: EmbedOptions) => Effect.Effect<EmbedResult, EmbedError>
+  /** Embeds texts (or token ids): one vector per input, in order. */
+  readonly embed: (texts: ReadonlyArray<Input>, options?: EmbedOptions) => Effect.Effect<EmbedResult, EmbedError>
+  /**
+   * The token states of each input (TEI's `/embed_all`), computed in runs of their own on the
+   * model's workers; fails with `Unsupported` when the model gives none. The queue's refusal
+   * applies as for `embed`.
+   */
+  readonly embedAll: (
+    texts: ReadonlyArray<Input>,
+    options?: EmbedOptions
+  ) => Effect.Effect<TokenStates.TokenStatesResult, TokenStates.TokenStatesError>
+  /** The tokens of each text, with ids, text and offsets (TEI's `/tokenize`). */
+  readonly tokens: (
+    texts: ReadonlyArray<string>,
+    options: TokensOptions
+  ) => Effect.Effect<Array<Array<Token>>, TokenizationFailed>
+  /** The text of each list of token ids (TEI's `/decode`). */
+  readonly decode: (
+    ids: ReadonlyArray<ReadonlyArray<number>>,
+    skipSpecialTokens: boolean
+  ) => Effect.Effect<Array<string>, TokenizationFailed>
   /** Queue, workers and the adaptive policies' current values. */
   readonly snapshot: Effect.Effect<Batcher.BatcherSnapshot>
   /** Succeeds when the model answers. */
@@ -168,6 +200,10 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
     const batcher = yield* EmbeddingBatcher
     const truncating = { truncate: true } as const
     const strict = { truncate: false } as const
+    const tokenizeOptions = (options: EmbedOptions | undefined) =>
+      options?.direction === undefined && options?.prompt === undefined
+        ? options?.truncate === true ? truncating : strict
+        : { truncate: options.truncate === true, direction: options.direction, prompt: options.prompt }
     const precheck = (items: number, options?: Pick<EmbedOptions, "timeout">) =>
       batcher.precheck(
         items,
@@ -178,13 +214,27 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
       snapshot: batcher.snapshot,
       ping: model.ping,
       precheck,
+      tokens: model.tokens,
+      decode: model.decode,
+      embedAll: (texts, options) =>
+        Effect.suspend(() => {
+          const refused = precheck(texts.length, options)
+          if (refused !== undefined) return Effect.fail(refused)
+          return Effect.flatMap(batcher.snapshot, (snapshot) =>
+            TokenStates.run(model, texts, {
+              ...tokenizeOptions(options),
+              maxItems: snapshot.maxBatchSize,
+              maxCost: snapshot.maxBatchCost,
+              timeout: options?.timeout
+            }))
+        }),
       embed: (texts, options) =>
         Effect.suspend(() => {
           // Refuse before tokenizing what could not be queued anyway (overload protection).
           const refused = precheck(texts.length, options)
           if (refused !== undefined) return Effect.fail(refused)
           const t0 = now()
-          return model.tokenize(texts, options?.truncate === true ? truncating : strict).pipe(
+          return model.tokenize(texts, tokenizeOptions(options)).pipe(
             Effect.flatMap((encoded) => {
               const t1 = now()
               const submitOptions = options?.timeout === undefined ? undefined : { timeout: options.timeout }

@@ -95,7 +95,9 @@ export const make = (options?: EchoModelOptions): Effect.Effect<EmbeddingModel["
       pooling: "mean",
       normalize: true,
       workers: 1,
-      intraOpNumThreads: 1
+      intraOpNumThreads: 1,
+      prompts: manifest?.prompts ?? {},
+      tokenStates: false
     }
     const inferenceMs = ModelMetrics.inferenceMsFor("echo")
     const poison = options?.faults?.poisonTokenId
@@ -130,7 +132,10 @@ export const make = (options?: EchoModelOptions): Effect.Effect<EmbeddingModel["
     return EmbeddingModel.of({
       info,
       tokenize: (texts, tokenizeOptions) => ModelTokenizer.tokenize(tokenizer, maxLength, texts, tokenizeOptions),
+      tokens: (texts, tokensOptions) => ModelTokenizer.tokens(tokenizer, texts, tokensOptions),
+      decode: (ids, skipSpecialTokens) => ModelTokenizer.decode(tokenizer, ids, skipSpecialTokens),
       embedBatch,
+      embedTokens: undefined,
       ping: Effect.void
     })
   })

@@ -9,9 +9,10 @@
  */
 import { Tokenizer } from "@huggingface/tokenizers"
 import { Effect, Metric, Result, Schema } from "effect"
-import type { Encoded, TokenizeOptions } from "./EmbeddingModel.js"
+import type { Encoded, Input, Token, TokenizeOptions, TokensOptions } from "./EmbeddingModel.js"
 import { InputTooLong, ModelLoadError, TokenizationFailed } from "./ModelError.js"
 import * as ModelMetrics from "./ModelMetrics.js"
+import * as TokenOffsets from "./TokenOffsets.js"
 
 /**
  * A loaded tokenizer.
@@ -23,6 +24,14 @@ export interface ModelTokenizer {
   readonly kind: "huggingface" | "builtin"
   /** Token ids of one text, special tokens included. May throw. */
   readonly encode: (text: string) => ArrayLike<number>
+  /** Token ids of one text, with or without the special tokens. May throw. */
+  readonly encodeWith: (text: string, addSpecialTokens: boolean) => ArrayLike<number>
+  /** The tokens of one text with their ids, text and UTF-8 byte offsets. May throw. */
+  readonly details: (text: string, addSpecialTokens: boolean) => Array<Token>
+  /** The text of token ids. May throw (an id outside the vocabulary, or a tokenizer that cannot decode). */
+  readonly decode: (ids: ReadonlyArray<number>, skipSpecialTokens: boolean) => string
+  /** How many special tokens the tokenizer puts before the text (e.g. 1 for BERT's `[CLS]`). */
+  readonly specialPrefix: number
   /** How many special tokens the tokenizer appends after the text (e.g. 1 for BERT's `[SEP]`). */
   readonly specialSuffix: number
   /** Id used for padding positions. */
@@ -123,9 +132,26 @@ export const fromJson = (
     const prefixLength = specials.length - Math.min(specialSuffix, specials.length)
     const probeIds = [...specials.slice(0, prefixLength), maxId, ...specials.slice(prefixLength)]
     const padId = settings.success.padding?.pad_id ?? hf.token_to_id("[PAD]") ?? hf.token_to_id("<pad>") ?? 0
+    const spelling = spellingOf(json, hf)
+    const unk = (json as { model?: { unk_token?: unknown } }).model?.unk_token
+    const unkId = typeof unk === "string" ? hf.token_to_id(unk) : undefined
+    const specialIds = new Set<number>()
+    for (const [id, token] of hf.get_added_tokens_decoder()) if (token.special && id !== unkId) specialIds.add(id)
     return Result.succeed({
       kind: "huggingface",
       encode: (text) => hf.encode(text).ids,
+      encodeWith: (text, addSpecialTokens) => hf.encode(text, { add_special_tokens: addSpecialTokens }).ids,
+      details: (text, addSpecialTokens) => {
+        const e = hf.encode(text, { add_special_tokens: addSpecialTokens })
+        return TokenOffsets.align(text, e.ids, e.tokens, e.ids.map((id: number) => specialIds.has(id)), spelling)
+      },
+      decode: (ids, skipSpecialTokens) => {
+        for (const id of ids) {
+          if (!(id <= maxId)) throw new Error(`token id ${id} is not in the vocabulary (0 to ${maxId})`)
+        }
+        return hf.decode([...ids], { skip_special_tokens: skipSpecialTokens })
+      },
+      specialPrefix: prefixLength,
       specialSuffix,
       padId,
       maxId,
@@ -137,60 +163,42 @@ export const fromJson = (
   }
 }
 
-const BUILTIN_CLS = 101
-const BUILTIN_SEP = 102
-const BUILTIN_FIRST_WORD_ID = 1000
-const BUILTIN_VOCAB = 30522
-const BUILTIN_PIECE = 8
-
-const isWordChar = (code: number): boolean =>
-  (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code > 127
-
-const isSpace = (code: number): boolean => code === 32 || (code >= 9 && code <= 13) || code === 160
-
-const wordId = (hash: number): number =>
-  BUILTIN_FIRST_WORD_ID + ((hash >>> 0) % (BUILTIN_VOCAB - BUILTIN_FIRST_WORD_ID))
-
 /**
- * A small built-in tokenizer (no file needed): `[CLS]` + one id per word piece + `[SEP]`. Words are
- * lowercased and hashed (FNV-1a) into a BERT-sized vocabulary, cut into pieces of 8 characters;
- * each punctuation character is a token. Its cost grows with the text like a real tokenizer's.
+ * The built-in word-hash tokenizer (see `BuiltinTokenizer`).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const builtin: ModelTokenizer = {
-  kind: "builtin",
-  encode: (text) => {
-    const ids: Array<number> = [BUILTIN_CLS]
-    let hash = 0x811c9dc5
-    let length = 0
-    for (let i = 0; i <= text.length; i++) {
-      const code = i < text.length ? text.charCodeAt(i) : 32
-      if (isWordChar(code)) {
-        hash = Math.imul(hash ^ (code >= 65 && code <= 90 ? code + 32 : code), 0x01000193)
-        if (++length === BUILTIN_PIECE) {
-          ids.push(wordId(hash))
-          hash = 0x811c9dc5
-          length = 0
-        }
-        continue
-      }
-      if (length > 0) {
-        ids.push(wordId(hash))
-        hash = 0x811c9dc5
-        length = 0
-      }
-      if (!isSpace(code)) ids.push(wordId(Math.imul(0x811c9dc5 ^ code, 0x01000193)))
-    }
-    ids.push(BUILTIN_SEP)
-    return ids
-  },
-  specialSuffix: 1,
-  padId: 0,
-  maxId: BUILTIN_VOCAB - 1,
-  probeIds: [BUILTIN_CLS, BUILTIN_VOCAB - 1, BUILTIN_SEP],
-  truncationMaxLength: undefined
+export { builtin } from "./BuiltinTokenizer.js"
+
+const isSpace = (code: number): boolean => code === 32 || (code >= 9 && code <= 13) || code === 160
+
+/** Every `type` named in a tokenizer.json component (sequences included), with its settings. */
+const componentsOf = (value: unknown): Array<Record<string, unknown>> => {
+  if (Array.isArray(value)) return value.flatMap(componentsOf)
+  if (typeof value !== "object" || value === null) return []
+  const o = value as Record<string, unknown>
+  const nested = [o["pretokenizers"], o["decoders"], o["normalizers"]].flatMap(componentsOf)
+  return typeof o["type"] === "string" ? [o, ...nested] : nested
+}
+
+/** How the tokenizer spells tokens, for `TokenOffsets.align`. */
+const spellingOf = (json: unknown, hf: Tokenizer): TokenOffsets.Spelling => {
+  const j = json as { model?: { type?: unknown; continuing_subword_prefix?: unknown }; pre_tokenizer?: unknown; decoder?: unknown }
+  const parts = [...componentsOf(j.pre_tokenizer), ...componentsOf(j.decoder)]
+  const metaspace = parts.find((p) => p["type"] === "Metaspace")
+  const prefix = j.model?.continuing_subword_prefix
+  const normalizer = (hf as unknown as { readonly normalizer: ((text: string) => string) | null }).normalizer
+  return {
+    normalize: typeof normalizer === "function" ? (text) => normalizer(text) : (text) => text,
+    continuation: j.model?.type === "WordPiece" ? (typeof prefix === "string" ? prefix : "##") : undefined,
+    byteLevel: parts.some((p) => p["type"] === "ByteLevel"),
+    metaspace: metaspace === undefined
+      ? undefined
+      : typeof metaspace["replacement"] === "string"
+      ? metaspace["replacement"]
+      : "\u2581"
+  }
 }
 
 /**
@@ -204,43 +212,103 @@ const PREFIX_CHARS_PER_TOKEN = 16
 const PREFIX_MARGIN = 8
 
 /**
- * The prefix of a very long `text` to tokenize instead of the whole: cut at a whitespace, so every
- * word in it is whole and its tokens are exactly the first tokens of the whole text (tokenizers
- * split words at whitespace before anything else). `undefined`: tokenize the whole text (it is
- * short enough, or there is no whitespace to cut at near the window's end).
+ * The part of a very long `text` to tokenize instead of the whole: its start (`"right"`
+ * truncation) or its end (`"left"`), cut at a whitespace, so every word in it is whole and its
+ * tokens are exactly the first (last) tokens of the whole text (tokenizers split words at
+ * whitespace before anything else). `undefined`: tokenize the whole text (it is short enough, or
+ * there is no whitespace to cut at near the window's end).
  */
-const longTextPrefix = (text: string, maxLength: number): string | undefined => {
+const longTextPart = (text: string, maxLength: number, direction: "left" | "right"): string | undefined => {
   const window = maxLength * PREFIX_CHARS_PER_TOKEN
   if (text.length <= window) return undefined
-  for (let i = window; i > window >> 1; i--) {
-    if (isSpace(text.charCodeAt(i))) return text.slice(0, i)
+  if (direction === "right") {
+    for (let i = window; i > window >> 1; i--) {
+      if (isSpace(text.charCodeAt(i))) return text.slice(0, i)
+    }
+    return undefined
+  }
+  for (let i = text.length - window; i < text.length - (window >> 1); i++) {
+    if (isSpace(text.charCodeAt(i))) return text.slice(i + 1)
   }
   return undefined
 }
 
 /**
- * Encodes one text and applies the length limit: longer inputs are cut to `maxLength` keeping the
- * trailing special tokens (`[CLS] … [SEP]` stays well-formed), or rejected with `InputTooLong`.
+ * Cuts `ids` to `maxLength`: `"right"` keeps the start, `"left"` the end; the first `prefix` and
+ * last `suffix` ids (special tokens) stay when they leave room for content.
+ */
+const cut = (
+  ids: ArrayLike<number>,
+  maxLength: number,
+  direction: "left" | "right",
+  prefix: number,
+  suffix: number
+): Int32Array => {
+  const out = new Int32Array(maxLength)
+  const length = ids.length
+  const keep = prefix + suffix < maxLength
+  const pre = keep ? prefix : 0
+  const post = keep ? suffix : 0
+  const content = maxLength - pre - post
+  for (let i = 0; i < pre; i++) out[i] = ids[i]!
+  const from = direction === "right" ? pre : length - post - content
+  for (let i = 0; i < content; i++) out[pre + i] = ids[from + i]!
+  for (let i = 0; i < post; i++) out[pre + content + i] = ids[length - post + i]!
+  return out
+}
+
+/**
+ * Token ids given by the client: used as they are (special tokens included, as given), checked
+ * against the vocabulary, cut without regard to special tokens when too long (as TEI does).
+ */
+const encodeIds = (
+  tokenizer: ModelTokenizer,
+  ids: ReadonlyArray<number>,
+  index: number,
+  maxLength: number,
+  truncate: boolean,
+  direction: "left" | "right"
+): Result.Result<Encoded, InputTooLong | TokenizationFailed> => {
+  if (ids.length === 0) return Result.fail(new TokenizationFailed({ index, reason: "it has no token ids" }))
+  for (const id of ids) {
+    if (!(Number.isInteger(id) && id >= 0 && id <= tokenizer.maxId)) {
+      return Result.fail(
+        new TokenizationFailed({ index, reason: `token id ${id} is not in the vocabulary (0 to ${tokenizer.maxId})` })
+      )
+    }
+  }
+  if (ids.length <= maxLength) return Result.succeed({ ids: Int32Array.from(ids), truncated: false })
+  if (!truncate) return Result.fail(new InputTooLong({ index, tokens: ids.length, maxLength }))
+  return Result.succeed({ ids: cut(ids, maxLength, direction, 0, 0), truncated: true })
+}
+
+/**
+ * Encodes one input and applies the length limit: longer inputs are cut to `maxLength` (at the
+ * end for `"right"`, at the start for `"left"`) keeping the special tokens around the text
+ * (`[CLS] … [SEP]` stays well-formed), or rejected with `InputTooLong`. Token-id inputs are used as
+ * they are (see `encodeIds`).
  *
  * @since 0.1.0
  * @category tokenization
  */
 export const encodeOne = (
   tokenizer: ModelTokenizer,
-  text: string,
+  input: Input,
   index: number,
   maxLength: number,
-  truncate: boolean
+  truncate: boolean,
+  direction: "left" | "right" = "right"
 ): Result.Result<Encoded, InputTooLong | TokenizationFailed> => {
+  if (typeof input !== "string") return encodeIds(tokenizer, input, index, maxLength, truncate, direction)
   let ids: ArrayLike<number>
   let atLeast = false
   try {
-    const prefix = longTextPrefix(text, maxLength)
-    ids = prefix === undefined ? tokenizer.encode(text) : tokenizer.encode(prefix)
-    if (prefix !== undefined) {
-      // enough tokens before the cut: they begin the whole text's tokens, which are more still
+    const part = longTextPart(input, maxLength, direction)
+    ids = part === undefined ? tokenizer.encode(input) : tokenizer.encode(part)
+    if (part !== undefined) {
+      // enough tokens on this side of the cut: they are the whole text's, which has more still
       if (ids.length >= maxLength + PREFIX_MARGIN) atLeast = true
-      else ids = tokenizer.encode(text)
+      else ids = tokenizer.encode(input)
     }
   } catch (cause) {
     return Result.fail(new TokenizationFailed({ index, reason: describe(cause) }))
@@ -248,18 +316,19 @@ export const encodeOne = (
   const length = ids.length
   if (length <= maxLength) return Result.succeed({ ids: Int32Array.from(ids), truncated: false })
   if (!truncate) return Result.fail(new InputTooLong({ index, tokens: length, maxLength, atLeast }))
-  const out = new Int32Array(maxLength)
   const suffix = tokenizer.specialSuffix < maxLength ? tokenizer.specialSuffix : 0
-  const head = maxLength - suffix
-  for (let i = 0; i < head; i++) out[i] = ids[i]!
-  for (let i = 0; i < suffix; i++) out[head + i] = ids[length - suffix + i]!
-  return Result.succeed({ ids: out, truncated: true })
+  const prefix = direction === "right" ? 0 : tokenizer.specialPrefix
+  return Result.succeed({ ids: cut(ids, maxLength, direction, prefix, suffix), truncated: true })
 }
 
+/** The input with the prompt before it: token ids are decoded first (special tokens left out). */
+const withPrompt = (tokenizer: ModelTokenizer, input: Input, prompt: string): string =>
+  prompt + (typeof input === "string" ? input : tokenizer.decode(input, true))
+
 /**
- * Tokenizes a call's texts synchronously on the calling fiber and records the time spent in
- * `adabatch_model_tokenization_seconds`. Fails with the first text that is too long (when `truncate` is
- * false) or that the tokenizer rejects; `index` is the text's position in `texts`.
+ * Tokenizes a call's inputs synchronously on the calling fiber and records the time spent in
+ * `adabatch_model_tokenization_seconds`. Fails with the first input that is too long (when `truncate` is
+ * false) or that the tokenizer rejects; `index` is the input's position in `inputs`.
  *
  * @since 0.1.0
  * @category tokenization
@@ -267,16 +336,73 @@ export const encodeOne = (
 export const tokenize = (
   tokenizer: ModelTokenizer,
   maxLength: number,
-  texts: ReadonlyArray<string>,
+  inputs: ReadonlyArray<Input>,
   options: TokenizeOptions
 ): Effect.Effect<Array<Encoded>, InputTooLong | TokenizationFailed> =>
   Effect.suspend(() => {
     const start = performance.now()
-    const out: Array<Encoded> = new Array(texts.length)
-    for (let i = 0; i < texts.length; i++) {
-      const encoded = encodeOne(tokenizer, texts[i]!, i, maxLength, options.truncate)
+    const out: Array<Encoded> = new Array(inputs.length)
+    const prompt = options.prompt
+    const direction = options.direction ?? "right"
+    for (let i = 0; i < inputs.length; i++) {
+      let input = inputs[i]!
+      if (prompt !== undefined) {
+        try {
+          input = withPrompt(tokenizer, input, prompt)
+        } catch (cause) {
+          return Effect.fail(new TokenizationFailed({ index: i, reason: describe(cause) }))
+        }
+      }
+      const encoded = encodeOne(tokenizer, input, i, maxLength, options.truncate, direction)
       if (Result.isFailure(encoded)) return Effect.fail(encoded.failure)
       out[i] = encoded.success
     }
     return Effect.as(Metric.update(ModelMetrics.tokenizationMs, performance.now() - start), out)
+  })
+
+/**
+ * The tokens of each text with ids, text and offsets (TEI's `/tokenize`): the prompt, if any, is
+ * part of the text the offsets point into. No length limit and no truncation.
+ *
+ * @since 0.1.0
+ * @category tokenization
+ */
+export const tokens = (
+  tokenizer: ModelTokenizer,
+  texts: ReadonlyArray<string>,
+  options: TokensOptions
+): Effect.Effect<Array<Array<Token>>, TokenizationFailed> =>
+  Effect.suspend(() => {
+    const out: Array<Array<Token>> = new Array(texts.length)
+    for (let i = 0; i < texts.length; i++) {
+      try {
+        out[i] = tokenizer.details((options.prompt ?? "") + texts[i]!, options.addSpecialTokens)
+      } catch (cause) {
+        return Effect.fail(new TokenizationFailed({ index: i, reason: describe(cause) }))
+      }
+    }
+    return Effect.succeed(out)
+  })
+
+/**
+ * The text of each list of token ids (TEI's `/decode`).
+ *
+ * @since 0.1.0
+ * @category tokenization
+ */
+export const decode = (
+  tokenizer: ModelTokenizer,
+  ids: ReadonlyArray<ReadonlyArray<number>>,
+  skipSpecialTokens: boolean
+): Effect.Effect<Array<string>, TokenizationFailed> =>
+  Effect.suspend(() => {
+    const out: Array<string> = new Array(ids.length)
+    for (let i = 0; i < ids.length; i++) {
+      try {
+        out[i] = tokenizer.decode(ids[i]!, skipSpecialTokens)
+      } catch (cause) {
+        return Effect.fail(new TokenizationFailed({ index: i, reason: describe(cause) }))
+      }
+    }
+    return Effect.succeed(out)
   })
