@@ -10,7 +10,7 @@
  */
 import type { EmbeddingModel } from "@adabatch/core"
 import { Result, Schema } from "effect"
-import { ApiError } from "./ApiError.js"
+import { ApiError, invalidField } from "./ApiError.js"
 import { decoder } from "./Requests.js"
 
 type Input = EmbeddingModel.Input
@@ -167,7 +167,42 @@ const fastEmbed = (json: unknown): EmbedRequest | undefined => {
   return out
 }
 
-const decodeEmbedBody = decoder(EmbedRequest)
+const isTokenId = (x: unknown): boolean => typeof x === "number" && Number.isInteger(x) && x >= 0 && x <= 4_294_967_295
+
+/**
+ * What is wrong with `inputs`, naming the exact element (a union's own error would name the first
+ * alternative's complaint), or `undefined`.
+ */
+const inputsIssue = (inputs: unknown): ApiError | undefined => {
+  if (typeof inputs === "string" || inputs === undefined) return undefined
+  if (!Array.isArray(inputs)) {
+    return invalidField("inputs", "must be a string, an array of token ids, or an array of strings and token-id arrays")
+  }
+  if (inputs.length > 0 && typeof inputs[0] === "number") {
+    const bad = inputs.findIndex((x) => !isTokenId(x))
+    return bad === -1 ? undefined : invalidField(`inputs[${bad}]`, TokenIdMessage)
+  }
+  for (let i = 0; i < inputs.length; i++) {
+    const item: unknown = inputs[i]
+    if (typeof item === "string") continue
+    if (!Array.isArray(item)) return invalidField(`inputs[${i}]`, "must be a string or an array of token ids")
+    const bad = item.findIndex((x) => !isTokenId(x))
+    if (bad !== -1) {
+      return typeof item[bad] === "number"
+        ? invalidField(`inputs[${i}][${bad}]`, TokenIdMessage)
+        : invalidField(`inputs[${i}]`, "must be a string or an array of token ids")
+    }
+  }
+  return undefined
+}
+
+/** `decode`, after the exact check of `inputs` (for bodies that are objects). */
+const withInputs = <A>(decode: (json: unknown) => Result.Result<A, ApiError>) => (json: unknown) => {
+  const issue = isPlainObject(json) ? inputsIssue(json.inputs) : undefined
+  return issue === undefined ? decode(json) : Result.fail(issue)
+}
+
+const decodeEmbedBody = withInputs(decoder(EmbedRequest))
 
 /**
  * Decodes a `/embed` body.
@@ -186,7 +221,7 @@ export const decodeEmbed = (json: unknown): Result.Result<EmbedRequest, ApiError
  * @since 0.1.0
  * @category decoding
  */
-export const decodeEmbedAll = decoder(EmbedAllRequest)
+export const decodeEmbedAll = withInputs(decoder(EmbedAllRequest))
 
 /**
  * Decodes a `/tokenize` body.
