@@ -20,9 +20,10 @@ import {
   type Input,
   type ModelInfo,
   type Token,
+  type TokenizeOptions,
   type TokensOptions
 } from "./model/EmbeddingModel.js"
-import type { InferenceFailed, InputTooLong, TokenizationFailed } from "./model/ModelError.js"
+import { type InferenceFailed, InputTooLong, TokenizationFailed } from "./model/ModelError.js"
 import * as TokenStates from "./TokenStates.js"
 
 /**
@@ -153,6 +154,11 @@ export interface LayerOptions {
    * never overtaken for more than `maxOvertakeMs`). Default: on, lookahead 4, 20 ms. `false` = FIFO.
    */
   readonly bucketing?: false | { readonly lookahead?: number; readonly maxOvertakeMs?: number } | undefined
+  /**
+   * Inputs of a large request (more inputs than this) queued at once; the rest enter as room
+   * frees (default: the batch cap x `workers`). See `Batcher.Options.feedWindow`.
+   */
+  readonly feedWindow?: number | undefined
 }
 
 /**
@@ -180,12 +186,48 @@ export const layerBatcher = (
         isolateFailures: options.isolateFailures,
         bucketing: options.bucketing === false
           ? undefined
-          : { lookahead: options.bucketing?.lookahead ?? 4, maxOvertakeMs: options.bucketing?.maxOvertakeMs ?? 20 }
+          : { lookahead: options.bucketing?.lookahead ?? 4, maxOvertakeMs: options.bucketing?.maxOvertakeMs ?? 20 },
+        feedWindow: options.feedWindow
       })
     })
   )
 
 const now = () => performance.now()
+
+/** Inputs tokenized between two turns of the event loop (a large request's tokenization is sliced). */
+const TOKENIZE_SLICE = 128
+
+/** Lets the event loop run once (I/O included) before going on. */
+const yieldToEventLoop: Effect.Effect<void> = Effect.callback<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+/**
+ * Tokenizes `texts` in slices of {@link TOKENIZE_SLICE}, letting the event loop run between them:
+ * a request of 2,048 texts would otherwise hold it for its whole tokenization (~100 ms and more),
+ * delaying every other request's I/O. Errors name the text's position in `texts`.
+ */
+const tokenizeInSlices = (
+  model: EmbeddingModel["Service"],
+  texts: ReadonlyArray<Input>,
+  options: TokenizeOptions
+): Effect.Effect<Array<Encoded>, InputTooLong | TokenizationFailed> => {
+  if (texts.length <= TOKENIZE_SLICE) return model.tokenize(texts, options)
+  const out: Array<Encoded> = []
+  const slice = (from: number): Effect.Effect<Array<Encoded>, InputTooLong | TokenizationFailed> =>
+    model.tokenize(texts.slice(from, from + TOKENIZE_SLICE), options).pipe(
+      Effect.mapError((e) => (e._tag === "InputTooLong"
+        ? new InputTooLong({ index: e.index + from, tokens: e.tokens, maxLength: e.maxLength, atLeast: e.atLeast })
+        : new TokenizationFailed({ index: e.index + from, reason: e.reason }))),
+      Effect.flatMap((encoded) => {
+        for (const e of encoded) out.push(e)
+        const next = from + TOKENIZE_SLICE
+        return next >= texts.length ? Effect.succeed(out) : Effect.andThen(yieldToEventLoop, slice(next))
+      })
+    )
+  return slice(0)
+}
 
 /**
  * `Embedder` on top of {@link EmbeddingBatcher} and the model.
@@ -234,7 +276,7 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
           const refused = precheck(texts.length, options)
           if (refused !== undefined) return Effect.fail(refused)
           const t0 = now()
-          return model.tokenize(texts, tokenizeOptions(options)).pipe(
+          return tokenizeInSlices(model, texts, tokenizeOptions(options)).pipe(
             Effect.flatMap((encoded) => {
               const t1 = now()
               const submitOptions = options?.timeout === undefined ? undefined : { timeout: options.timeout }

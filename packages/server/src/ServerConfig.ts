@@ -85,6 +85,11 @@ export interface ServerConfig {
    * 413 on `/v1/embeddings`.
    */
   readonly maxClientBatch: number
+  /**
+   * Inputs of a request larger than this queued at once, the rest entering as room frees;
+   * `undefined`: the batch cap x the workers.
+   */
+  readonly feedWindow: number | undefined
   /** Largest request body in bytes (default 2 MiB); larger gives 413. */
   readonly payloadLimit: number
   /** Default of `truncate` when a request does not say (always used by `/v1/embeddings`). */
@@ -128,6 +133,7 @@ export const defaults: ServerConfig = {
   isolateFailures: true,
   maxConcurrentRequests: 512,
   maxClientBatch: 2048,
+  feedWindow: undefined,
   payloadLimit: 2 * 1024 * 1024,
   autoTruncate: false,
   apiKey: undefined,
@@ -425,6 +431,15 @@ export const settings: ReadonlyArray<Setting> = [
     int(1, 100_000),
     "Most inputs one request may carry; more gives 422 (413 on /v1/embeddings). A request with more inputs than " +
       "the queue has room for is still taken: its inputs enter the queue as room frees."
+  ),
+  setting(
+    "feedWindow",
+    "ADABATCH_FEED_WINDOW",
+    "<int|auto>",
+    optionalInt(1, 1_000_000),
+    "A request with more inputs than this is fed into the queue: at most this many of its inputs queued at once, " +
+      "so requests beside it wait behind that many rather than the whole request. auto: the batch cap x workers.",
+    { shownDefault: "auto" }
   ),
   setting(
     "payloadLimit",

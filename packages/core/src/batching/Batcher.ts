@@ -744,9 +744,11 @@ export const make = <I, O, E = never, R = never>(
 
     /**
      * Moves the inputs of large requests into the queue, oldest request first: each keeps at most
-     * a feed window of inputs queued, within the queue's capacity. Called when a batch is
-     * dispatched and on every sweep. Ends a request that can no longer complete (its deadline
-     * passed, or intake closed) and forgets those that have their answer.
+     * a feed window of inputs queued, within the queue's capacity. Called at submission, when a
+     * batch completes (just before its worker takes the next batch, so the requests that arrived
+     * while it ran are queued ahead of the new inputs and share that batch), and on sweeps while a
+     * worker is idle. Ends a request that can no longer complete (its deadline passed, or intake
+     * closed) and forgets those that have their answer.
      */
     const feed = (now: number) => {
       const kept: Array<Feed<I>> = []
@@ -1067,7 +1069,6 @@ export const make = <I, O, E = never, R = never>(
           queueWaitRecorder.record(start - job.enqueuedAt, start)
         }
         drained += jobs.length
-        if (feeds.length > 0) feed(start)
         update(Metrics.batchSize, jobs.length)
         update(Metrics.batchCost, batch.cost)
         update(Metrics.batches, 1)
@@ -1098,6 +1099,8 @@ export const make = <I, O, E = never, R = never>(
           Effect.ensuring(Effect.sync(() => {
             busy--
             update(Metrics.batchesInFlight, busy)
+            // large requests top up now, behind what arrived while the batch ran (see `feed`)
+            if (feeds.length > 0) feed(nowMs(clock))
             flushOutcomes()
             live.trim()
           }))
@@ -1119,7 +1122,7 @@ export const make = <I, O, E = never, R = never>(
         else if (!full && !job.custom) break
       }
       live.trim()
-      if (feeds.length > 0) feed(now)
+      if (feeds.length > 0 && busy < workers) feed(now)
       flushOutcomes()
       update(Metrics.queueDepth, pending)
       rollWindow(now)

@@ -72,6 +72,7 @@ export const body = (
       wait_policy: config.waitPolicy,
       max_wait_ms: config.maxWaitMs,
       queue_capacity: config.queueCapacity,
+      feed_window: config.feedWindow ?? null,
       overflow: config.overflow,
       shed_late: config.overflow === "backpressure" && config.shedLate,
       queue_dynamic: config.queueDynamic ?? null,
