@@ -7,8 +7,8 @@
  * Every client is given a `fetch` that refuses anything but the test server, so no test traffic
  * can leave the machine (and a client that tried would fail the test).
  */
-import { createOpenAICompatible } from "@ai-sdk/openai-compatible"
 import { makeServer, type Server } from "@adabatch/server"
+import { createOpenAICompatible } from "@ai-sdk/openai-compatible"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { InferenceClient } from "@huggingface/inference"
 import { OpenAIEmbeddings } from "@langchain/openai"

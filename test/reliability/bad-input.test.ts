@@ -114,12 +114,42 @@ const cases: ReadonlyArray<Case> = [
   tei("the body is an array", embedBody([1, 2]), 422, "Validation", /must be a JSON object/),
   tei("inputs is missing", embedBody({}), 422, "Validation", /"inputs" is required/),
   tei("inputs misspelt as input", embedBody({ input: "a" }), 422, "Validation", /"inputs" is required/),
-  tei("inputs is null", embedBody({ inputs: null }), 422, "Validation", /"inputs" must be a string, an array of token ids/),
-  tei("inputs is a number", embedBody({ inputs: 5 }), 422, "Validation", /"inputs" must be a string, an array of token ids/),
-  tei("inputs is a boolean", embedBody({ inputs: true }), 422, "Validation", /"inputs" must be a string, an array of token ids/),
-  tei("inputs is an object", embedBody({ inputs: { a: 1 } }), 422, "Validation", /"inputs" must be a string, an array of token ids/),
+  tei(
+    "inputs is null",
+    embedBody({ inputs: null }),
+    422,
+    "Validation",
+    /"inputs" must be a string, an array of token ids/
+  ),
+  tei(
+    "inputs is a number",
+    embedBody({ inputs: 5 }),
+    422,
+    "Validation",
+    /"inputs" must be a string, an array of token ids/
+  ),
+  tei(
+    "inputs is a boolean",
+    embedBody({ inputs: true }),
+    422,
+    "Validation",
+    /"inputs" must be a string, an array of token ids/
+  ),
+  tei(
+    "inputs is an object",
+    embedBody({ inputs: { a: 1 } }),
+    422,
+    "Validation",
+    /"inputs" must be a string, an array of token ids/
+  ),
   ok("inputs of numbers are one input of token ids (as in TEI)", embedBody({ inputs: [1010, 2000] }), 1),
-  tei("inputs holds a null", embedBody({ inputs: ["a", null] }), 422, "Validation", /"inputs\[1\]" must be a string or an array of token ids/),
+  tei(
+    "inputs holds a null",
+    embedBody({ inputs: ["a", null] }),
+    422,
+    "Validation",
+    /"inputs\[1\]" must be a string or an array of token ids/
+  ),
   tei("inputs holds nested arrays", embedBody({ inputs: [["a"]] }), 422, "Validation", /"inputs\[0\]/),
   tei("inputs is an empty list", embedBody({ inputs: [] }), 400, "Empty", /`inputs` cannot be empty/),
   tei("inputs is an empty string", embedBody({ inputs: "" }), 400, "Empty", /`inputs` cannot be empty/),

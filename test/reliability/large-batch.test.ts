@@ -63,7 +63,11 @@ const summary = (r: LoadResult) => ({
 describe("a 2,048-input request beside single texts", () => {
   it("every request is answered; the large ones in full; single-text latency is measured alone and beside", async () => {
     // warm-up: a few of each shape, not measured
-    await Promise.all([single(0), single(1), send(server.port, { path: "/embed", body: { inputs: texts(0, 64, 8) } }, via)])
+    await Promise.all([
+      single(0),
+      single(1),
+      send(server.port, { path: "/embed", body: { inputs: texts(0, 64, 8) } }, via)
+    ])
     const alone = await singles(1000)
 
     let stop = false
@@ -94,7 +98,9 @@ describe("a 2,048-input request beside single texts", () => {
     figures.set("large", {
       sent: sentLarge.length,
       statuses: Object.fromEntries(
-        [...new Set(sentLarge.map((o) => o.status))].map((s) => [String(s), sentLarge.filter((o) => o.status === s).length])
+        [...new Set(sentLarge.map((o) => o.status))].map((
+          s
+        ) => [String(s), sentLarge.filter((o) => o.status === s).length])
       ),
       p50Ms: round(quantile(sentLarge.filter((o) => o.status === 200).map((o) => o.latencyMs), 0.5)),
       inputsPerSecond: round(

@@ -219,7 +219,8 @@ const tokenizeInSlices = (
     model.tokenize(texts.slice(from, from + TOKENIZE_SLICE), options).pipe(
       Effect.mapError((e) => (e._tag === "InputTooLong"
         ? new InputTooLong({ index: e.index + from, tokens: e.tokens, maxLength: e.maxLength, atLeast: e.atLeast })
-        : new TokenizationFailed({ index: e.index + from, reason: e.reason }))),
+        : new TokenizationFailed({ index: e.index + from, reason: e.reason }))
+      ),
       Effect.flatMap((encoded) => {
         for (const e of encoded) out.push(e)
         const next = from + TOKENIZE_SLICE

@@ -9,7 +9,7 @@
 import { Duration, Effect } from "effect"
 import type { BatcherError } from "./batching/BatchError.js"
 import { DeadlineExceeded } from "./batching/BatchError.js"
-import type { Encoded, EmbeddingModel, Input, TokenizeOptions } from "./model/EmbeddingModel.js"
+import type { EmbeddingModel, Encoded, Input, TokenizeOptions } from "./model/EmbeddingModel.js"
 import type { InferenceFailed, InputTooLong, TokenizationFailed } from "./model/ModelError.js"
 import { Unsupported } from "./model/ModelError.js"
 

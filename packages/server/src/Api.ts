@@ -30,7 +30,6 @@ import { IncomingMessage } from "node:http"
 import { ApiError, type Family, toResponse } from "./ApiError.js"
 import * as ApiKey from "./ApiKey.js"
 import * as Encoding from "./Encoding.js"
-import * as Engine from "./Engine.js"
 import * as HttpMetrics from "./HttpMetrics.js"
 import * as Requests from "./Requests.js"
 import * as Embed from "./routes/Embed.js"
@@ -379,7 +378,9 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
           writer.char(125)
         }
         return writer.raw(
-          `],"model":${JSON.stringify(Info.servedName(config, service.info))},"usage":{"prompt_tokens":${result.tokens},` +
+          `],"model":${
+            JSON.stringify(Info.servedName(config, service.info))
+          },"usage":{"prompt_tokens":${result.tokens},` +
             `"total_tokens":${result.tokens}}}`
         ).finish()
       }

@@ -250,8 +250,7 @@ export class Checked<A> {
   constructor(readonly inputs: ReadonlyArray<A>, readonly single: boolean) {}
 }
 
-const empty = (param: string) =>
-  new ApiError({ kind: "empty_input", message: `\`${param}\` cannot be empty`, param })
+const empty = (param: string) => new ApiError({ kind: "empty_input", message: `\`${param}\` cannot be empty`, param })
 
 const isEmpty = (input: Input): boolean => input.length === 0
 

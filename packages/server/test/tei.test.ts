@@ -75,7 +75,9 @@ const embedOn = async (server: Handle, body: object, init = {}): Promise<Array<A
 const tokenize = async (server: Handle, body: object, init = {}) => {
   const reply = await post(server, "/tokenize", body, init)
   expect(reply.status).toBe(200)
-  return reply.json as Array<Array<{ id: number; text: string; special: boolean; start: number | null; stop: number | null }>>
+  return reply.json as Array<
+    Array<{ id: number; text: string; special: boolean; start: number | null; stop: number | null }>
+  >
 }
 
 describe("GET /info", () => {
@@ -145,7 +147,12 @@ describe("POST /embed, / and /invocations", () => {
     close(raw!, full!.slice(0, 8))
     expect((await embedOn(tiny, { inputs: "hello world", dimensions: 32 }))[0]).toEqual(full)
     expectError(await post(tiny, "/embed", { inputs: "a", dimensions: 0 }), 422, "Validation", /"dimensions"/)
-    expectError(await post(tiny, "/embed", { inputs: "a", dimensions: 33 }), 422, "Validation", /more than the model's 32/)
+    expectError(
+      await post(tiny, "/embed", { inputs: "a", dimensions: 33 }),
+      422,
+      "Validation",
+      /more than the model's 32/
+    )
     expectError(await post(tiny, "/embed", { inputs: "a", dimensions: -1 }), 422, "Validation", /"dimensions"/)
   })
 
@@ -158,12 +165,25 @@ describe("POST /embed, / and /invocations", () => {
     expect(await embedOn(tiny, { inputs: ["hello world", ids] })).toEqual([fromText, fromText])
     expectError(await post(tiny, "/embed", { inputs: [] }), 400, "Empty", /`inputs` cannot be empty/)
     expectError(await post(tiny, "/embed", { inputs: ["a", []] }), 400, "Empty", /`inputs\[1\]` cannot be empty/)
-    expectError(await post(tiny, "/embed", { inputs: [[101, 1.5]] }), 422, "Validation", /"inputs\[0\]\[1\]" must be a token id/)
-    expectError(await post(tiny, "/embed", { inputs: [[101, 10_000_000, 102]] }), 422, "Tokenizer", /not in the vocabulary/)
+    expectError(
+      await post(tiny, "/embed", { inputs: [[101, 1.5]] }),
+      422,
+      "Validation",
+      /"inputs\[0\]\[1\]" must be a token id/
+    )
+    expectError(
+      await post(tiny, "/embed", { inputs: [[101, 10_000_000, 102]] }),
+      422,
+      "Tokenizer",
+      /not in the vocabulary/
+    )
   })
 
   it("truncation_direction: Right keeps the start, Left the end, [CLS] and [SEP] kept", async () => {
-    const words = Array.from({ length: 200 }, (_, i) => ["alpha", "river", "stone", "green", "light"][i % 5]! + ` w${i}`)
+    const words = Array.from(
+      { length: 200 },
+      (_, i) => ["alpha", "river", "stone", "green", "light"][i % 5]! + ` w${i}`
+    )
     const text = words.join(" ")
     const [all] = await tokenize(tiny, { inputs: text })
     const ids = all!.map((t) => t.id)
@@ -298,7 +318,10 @@ describe("OpenAI routes", () => {
   it("/v1/models lists the served model; /v1/models/{id} gives it or 404 model_not_found", async () => {
     const list = await get(prompted, "/v1/models", auth.headers)
     expect(list.status).toBe(200)
-    expect(list.json).toMatchObject({ object: "list", data: [{ id: "my-embedder", object: "model", owned_by: "adabatch" }] })
+    expect(list.json).toMatchObject({
+      object: "list",
+      data: [{ id: "my-embedder", object: "model", owned_by: "adabatch" }]
+    })
     expect(Number.isInteger(list.json.data[0].created)).toBe(true)
     const one = await get(prompted, "/v1/models/my-embedder", auth.headers)
     expect(one.json).toEqual(list.json.data[0])

@@ -786,7 +786,15 @@ export const make = <I, O, E = never, R = never>(
       const custom = entry.timeoutMs < defaultTimeoutMs
       while (entry.next < n && queued < window && pending < capacity) {
         const i = entry.next
-        const job = new Job<I, O, E>(entry.inputs[i]!, entry.costs[i]!, now, entry.deadline, entry.timeoutMs, custom, TIMED)
+        const job = new Job<I, O, E>(
+          entry.inputs[i]!,
+          entry.costs[i]!,
+          now,
+          entry.deadline,
+          entry.timeoutMs,
+          custom,
+          TIMED
+        )
         if (!Queue.offerUnsafe(queue, job)) break
         job.group = group
         job.index = i

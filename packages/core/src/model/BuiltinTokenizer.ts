@@ -61,7 +61,13 @@ const details = (text: string, addSpecialTokens: boolean): Array<Token> => {
   const out: Array<Token> = addSpecialTokens ? [{ id: CLS, text: "[CLS]", special: true, start: null, stop: null }] : []
   scan(text, (id, start, end) => {
     const from = utf8Length(text.slice(0, start))
-    out.push({ id, text: text.slice(start, end), special: false, start: from, stop: from + utf8Length(text.slice(start, end)) })
+    out.push({
+      id,
+      text: text.slice(start, end),
+      special: false,
+      start: from,
+      stop: from + utf8Length(text.slice(start, end))
+    })
   })
   if (addSpecialTokens) out.push({ id: SEP, text: "[SEP]", special: true, start: null, stop: null })
   return out
@@ -80,7 +86,9 @@ export const builtin: ModelTokenizer = {
   details,
   decode: (ids, skipSpecialTokens) => {
     const kept = ids.filter((id) => !(skipSpecialTokens && (id === CLS || id === SEP)))
-    if (kept.every((id) => id === CLS || id === SEP)) return kept.map((id) => (id === CLS ? "[CLS]" : "[SEP]")).join(" ")
+    if (kept.every((id) => id === CLS || id === SEP)) {
+      return kept.map((id) => (id === CLS ? "[CLS]" : "[SEP]")).join(" ")
+    }
     throw new Error(
       "the built-in word-hash tokenizer cannot decode token ids (its ids are hashes of words); " +
         "serve a model directory with a tokenizer.json"

@@ -184,7 +184,11 @@ const componentsOf = (value: unknown): Array<Record<string, unknown>> => {
 
 /** How the tokenizer spells tokens, for `TokenOffsets.align`. */
 const spellingOf = (json: unknown, hf: Tokenizer): TokenOffsets.Spelling => {
-  const j = json as { model?: { type?: unknown; continuing_subword_prefix?: unknown }; pre_tokenizer?: unknown; decoder?: unknown }
+  const j = json as {
+    model?: { type?: unknown; continuing_subword_prefix?: unknown }
+    pre_tokenizer?: unknown
+    decoder?: unknown
+  }
   const parts = [...componentsOf(j.pre_tokenizer), ...componentsOf(j.decoder)]
   const metaspace = parts.find((p) => p["type"] === "Metaspace")
   const prefix = j.model?.continuing_subword_prefix

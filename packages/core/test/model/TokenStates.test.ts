@@ -34,7 +34,11 @@ describe("token states", () => {
       // the same states when computed alone (padding does not leak in)
       const [alone] = yield* model.embedTokens!([encoded[0]!])
       assert.deepStrictEqual(alone!.map((r) => [...r]), states[0]!.map((r) => [...r]))
-      const result = yield* TokenStates.run(model, ["hello", "the dog", "a"], { truncate: false, maxItems: 2, maxCost: 64 })
+      const result = yield* TokenStates.run(model, ["hello", "the dog", "a"], {
+        truncate: false,
+        maxItems: 2,
+        maxCost: 64
+      })
       assert.strictEqual(result.states.length, 3)
       assert.strictEqual(result.tokens, result.states.reduce((n, s) => n + s.length, 0))
     })))

@@ -152,7 +152,14 @@ describe("truncation direction, token ids and prompts", () => {
         64,
         ["hello world", [CLS, id("hello"), id("world"), SEP]],
         { truncate: false, prompt }
-      ).pipe(Effect.map((e) => [...e, ...Effect.runSync(ModelTokenizer.tokenize(tokenizer, 64, ["query: hello world"], { truncate: false }))]))
+      ).pipe(
+        Effect.map((
+          e
+        ) => [
+          ...e,
+          ...Effect.runSync(ModelTokenizer.tokenize(tokenizer, 64, ["query: hello world"], { truncate: false }))
+        ])
+      )
       assert.deepStrictEqual([...fromText!.ids], [...plain!.ids])
       assert.deepStrictEqual([...fromIds!.ids], [...plain!.ids])
     }))

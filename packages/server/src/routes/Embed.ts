@@ -66,7 +66,9 @@ export const shape = (
 ): ReadonlyArray<Float32Array> => {
   const full = dimensions === undefined || vectors.length === 0 || dimensions >= vectors[0]!.length
   if (full) return !normalize || modelNormalizes ? vectors : vectors.map((v) => Encoding.normalized(v))
-  return normalize ? vectors.map((v) => Encoding.normalized(v, dimensions)) : vectors.map((v) => v.subarray(0, dimensions))
+  return normalize
+    ? vectors.map((v) => Encoding.normalized(v, dimensions))
+    : vectors.map((v) => v.subarray(0, dimensions))
 }
 
 /**
