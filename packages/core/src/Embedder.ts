@@ -156,7 +156,7 @@ export interface LayerOptions {
   readonly bucketing?: false | { readonly lookahead?: number; readonly maxOvertakeMs?: number } | undefined
   /**
    * Inputs of a large request (more inputs than this) queued at once; the rest enter as room
-   * frees (default: the batch cap x `workers`). See `Batcher.Options.feedWindow`.
+   * frees (default: the hard batch-size cap x `workers`). See `Batcher.Options.feedWindow`.
    */
   readonly feedWindow?: number | undefined
 }

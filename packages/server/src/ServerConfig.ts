@@ -87,7 +87,7 @@ export interface ServerConfig {
   readonly maxClientBatch: number
   /**
    * Inputs of a request larger than this queued at once, the rest entering as room frees;
-   * `undefined`: the batch cap x the workers.
+   * `undefined`: `maxBatchSize` x the workers.
    */
   readonly feedWindow: number | undefined
   /** Largest request body in bytes (default 2 MiB); larger gives 413. */
@@ -438,7 +438,7 @@ export const settings: ReadonlyArray<Setting> = [
     "<int|auto>",
     optionalInt(1, 1_000_000),
     "A request with more inputs than this is fed into the queue: at most this many of its inputs queued at once, " +
-      "so requests beside it wait behind that many rather than the whole request. auto: the batch cap x workers.",
+      "so requests beside it wait behind that many rather than the whole request. auto: the max batch size x workers.",
     { shownDefault: "auto" }
   ),
   setting(

@@ -174,7 +174,8 @@ export interface Options<I, O, E, R> {
    * A `submitAll` of more inputs than this is a large request: it is not refused because the queue
    * cannot take it whole; its inputs enter the queue as room frees, at most this many of them
    * queued at once, so requests arriving beside it wait behind one window rather than the whole
-   * request. Default: the current item cap x `workers` (one batch per worker).
+   * request. Default: the hard item cap (`BatchSizePolicy.hardLimits`) x `workers` (one batch per
+   * worker).
    */
   readonly feedWindow?: number | undefined
 }
@@ -701,7 +702,8 @@ export const make = <I, O, E = never, R = never>(
     /** Large requests still feeding their inputs into the queue, oldest first. */
     let feeds: Array<Feed<I>> = []
 
-    const feedWindow = () => options.feedWindow ?? Math.max(1, lastLimits.maxBatchSize) * workers
+    // the hard item cap, not the adaptive one: which requests are large does not move with the load
+    const feedWindow = () => options.feedWindow ?? Math.max(1, sizePolicy.hardLimits.maxBatchSize) * workers
 
     /**
      * The refusal of a request of `n` inputs, or `undefined`. Under `reject` the queue must have
