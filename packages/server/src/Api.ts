@@ -36,6 +36,7 @@ import * as Embed from "./routes/Embed.js"
 import * as EmbedAll from "./routes/EmbedAll.js"
 import * as Info from "./routes/Info.js"
 import * as Models from "./routes/Models.js"
+import * as Similarity from "./routes/Similarity.js"
 import * as Tokenize from "./routes/Tokenize.js"
 import type { ServerConfig } from "./ServerConfig.js"
 import type { ServerState } from "./ServerState.js"
@@ -459,6 +460,20 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     )
   ))
 
+  const similarity = limitedRoute(jsonRoute((json, service, tracker) =>
+    Effect.map(
+      Similarity.handle(json, service, config, (e) => fromEmbedError(e, "inputs.sentences", false)),
+      ({ inputs, response }) => {
+        tracker.inputs = inputs
+        return response
+      }
+    )
+  ))
+
+  /** The routes of TEI's other model types: an embedding model answers them 424 `Backend`, as TEI. */
+  const otherModelType = (route: "/predict" | "/rerank" | "/embed_sparse"): Handler => () =>
+    Effect.fail(Similarity.otherModelType(route))
+
   const models: Handler = () => Effect.map(embedder(), (service) => Models.list(Info.servedName(config, service.info)))
 
   const model = (id: string): Handler => () =>
@@ -485,6 +500,11 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     ["/embed_all", { name: "/embed_all", family: "tei", auth: true, methods: { POST: embedAll } }],
     ["/tokenize", { name: "/tokenize", family: "tei", auth: true, methods: { POST: tokenize } }],
     ["/decode", { name: "/decode", family: "tei", auth: true, methods: { POST: decode } }],
+    ["/similarity", { name: "/similarity", family: "tei", auth: true, methods: { POST: similarity } }],
+    ...(["/predict", "/rerank", "/embed_sparse"] as const).map((path): [string, Route] => [
+      path,
+      { name: path, family: "tei", auth: true, methods: { POST: otherModelType(path) } }
+    ]),
     ["/v1/models", { name: "/v1/models", family: "openai", auth: true, methods: { GET: models } }],
     ["/models", { name: "/models", family: "openai", auth: true, methods: { GET: models } }],
     ["/ping", { name: "/ping", family: "tei", auth: false, methods: { GET: health, HEAD: health } }],

@@ -314,6 +314,31 @@ describe("POST /embed_all", () => {
   })
 })
 
+describe("POST /similarity, and the routes of other model types", () => {
+  it("gives the cosine similarity of the source sentence with each sentence", async () => {
+    const sentences = ["hello world", "the quick brown fox", "hello there"]
+    const reply = await post(tiny, "/similarity", { inputs: { source_sentence: "hello world", sentences } })
+    expect(reply.status).toBe(200)
+    const [source, ...others] = await embedOn(tiny, { inputs: ["hello world", ...sentences] })
+    const dot = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) => a.reduce((s, x, i) => s + x * b[i]!, 0)
+    close(reply.json, others.map((v) => dot(source!, v)), 1e-4)
+    expect(reply.json[0]).toBeCloseTo(1, 4)
+    expectError(
+      await post(tiny, "/similarity", { inputs: { source_sentence: "a", sentences: [] } }),
+      400,
+      "Empty",
+      /`inputs.sentences` cannot be empty/
+    )
+    expectError(await post(tiny, "/similarity", { inputs: "a" }), 422, "Validation")
+  })
+
+  it("an embedding model answers /predict, /rerank and /embed_sparse with 424 Backend, as TEI", async () => {
+    expectError(await post(tiny, "/predict", { inputs: "a" }), 424, "Backend", /not a classifier model/)
+    expectError(await post(tiny, "/rerank", { query: "a", texts: ["b"] }), 424, "Backend", /not a re-ranker model/)
+    expectError(await post(tiny, "/embed_sparse", { inputs: "a" }), 424, "Backend", /SPLADE/)
+  })
+})
+
 describe("OpenAI routes", () => {
   it("/v1/models lists the served model; /v1/models/{id} gives it or 404 model_not_found", async () => {
     const list = await get(prompted, "/v1/models", auth.headers)
