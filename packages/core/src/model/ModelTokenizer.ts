@@ -18,7 +18,7 @@ import { Effect, Metric, Result, Schema } from "effect"
 import type { Encoded, Input, Token, TokenizeOptions, TokensOptions } from "./EmbeddingModel.js"
 import { InputTooLong, ModelLoadError, TokenizationFailed, type TokenizerWorkerFailed } from "./ModelError.js"
 import * as ModelMetrics from "./ModelMetrics.js"
-import { encodeTexts } from "./textCut.mjs"
+import { encodeText, encodeTexts } from "./textCut.mjs"
 import { buildHuggingFace, describeHuggingFace } from "./tokenizerCore.mjs"
 import type { TokenizerPool } from "./TokenizerPool.js"
 import type { FindCut, TextOutcome, TokenizerSource } from "./TokenizerProtocol.js"
@@ -279,7 +279,10 @@ const encodeIds = (
  * Encodes one input and applies the length limit: longer inputs are cut to `maxLength` (at the
  * end for `"right"`, at the start for `"left"`) keeping the special tokens around the text
  * (`[CLS] … [SEP]` stays well-formed), or rejected with `InputTooLong`. Token-id inputs are used as
- * they are (see `encodeIds`).
+ * they are (see `encodeIds`). Right truncation and refusals tokenize a very long text by a prefix
+ * where the tokenizer can cut it without changing its first ids (`textCut.mjs`; then a refusal says
+ * "at least" so many tokens); left truncation tokenizes the text's end from a whitespace cut
+ * (`longTextPart`), else the whole text.
  *
  * @since 0.1.0
  * @category tokenization
@@ -293,25 +296,23 @@ export const encodeOne = (
   direction: "left" | "right" = "right"
 ): Result.Result<Encoded, InputTooLong | TokenizationFailed> => {
   if (typeof input !== "string") return encodeIds(tokenizer, input, index, maxLength, truncate, direction)
+  // the safe cuts of `textCut.mjs` keep a text's first ids: right truncation, and refusals
+  if (direction === "right" || !truncate) {
+    return toResult(encodeText(tokenizer, input, maxLength, truncate, { left: Infinity })!, index, maxLength)
+  }
   let ids: ArrayLike<number>
-  let atLeast = false
   try {
     const part = longTextPart(input, maxLength, direction)
     ids = part === undefined ? tokenizer.encode(input) : tokenizer.encode(part)
-    if (part !== undefined) {
-      // enough tokens on this side of the cut: they are the whole text's, which has more still
-      if (ids.length >= maxLength + PREFIX_MARGIN) atLeast = true
-      else ids = tokenizer.encode(input)
-    }
+    // too few tokens on this side of the cut to stand for the whole text's last ones: all of it
+    if (part !== undefined && ids.length < maxLength + PREFIX_MARGIN) ids = tokenizer.encode(input)
   } catch (cause) {
     return Result.fail(new TokenizationFailed({ index, reason: describe(cause) }))
   }
   const length = ids.length
   if (length <= maxLength) return Result.succeed({ ids: Int32Array.from(ids), truncated: false })
-  if (!truncate) return Result.fail(new InputTooLong({ index, tokens: length, maxLength, atLeast }))
   const suffix = tokenizer.specialSuffix < maxLength ? tokenizer.specialSuffix : 0
-  const prefix = direction === "right" ? 0 : tokenizer.specialPrefix
-  return Result.succeed({ ids: cut(ids, maxLength, direction, prefix, suffix), truncated: true })
+  return Result.succeed({ ids: cut(ids, maxLength, "left", tokenizer.specialPrefix, suffix), truncated: true })
 }
 
 /**
@@ -340,8 +341,9 @@ const withPrompt = (tokenizer: ModelTokenizer, input: Input, prompt: string): st
  * The prompt, if any, is put before each input first. Texts with `"right"` truncation take the
  * safe-cut path (`textCut.mjs`): up to {@link INLINE_CHARS} characters of tokenizer work run
  * synchronously on the calling fiber, the texts left over go to `pool` in one job (without a pool,
- * everything runs on the calling fiber). Token-id inputs, and texts with `"left"` truncation (the
- * safe cuts keep a text's first ids only), are encoded on the calling fiber by `encodeOne`. Fails
+ * everything runs on the calling fiber); so do the texts that are not truncated at all. Token-id
+ * inputs, and texts with `"left"` truncation (the safe cuts keep a text's first ids only), are
+ * encoded on the calling fiber by `encodeOne`. Fails
  * with the first input that is too long (when `truncate` is false) or that the tokenizer rejects;
  * `index` is the input's position in `inputs`.
  *
@@ -374,7 +376,7 @@ export const tokenize = (
           break
         }
       }
-      if (typeof input === "string" && direction === "right") {
+      if (typeof input === "string" && (direction === "right" || !options.truncate)) {
         texts.push(input)
         at.push(i)
         continue
