@@ -330,7 +330,7 @@ export const render = (input: ReportInput): string => {
     if (faults.poisonFail !== undefined) {
       rows.push([
         "model throws on a poison input (`isolateFailures`)",
-        `${faults.poisonFail.poisonFailed}/${faults.poisonFail.poisonRequests} poison requests 500; ` +
+        `${faults.poisonFail.poisonFailed}/${faults.poisonFail.poisonRequests} poison requests 424; ` +
         `${faults.poisonFail.goodSucceeded}/${faults.poisonFail.goodRequests} others 200 with the right vectors, ` +
         `in ${faults.poisonFail.batches} shared batches`
       ])
@@ -338,7 +338,7 @@ export const render = (input: ReportInput): string => {
     if (faults.crashNoIsolation !== undefined) {
       rows.push([
         "worker exits mid-batch, no isolation",
-        `the ${faults.crashNoIsolation.failedWithTheBatch} requests of that batch 500, worker replaced ` +
+        `the ${faults.crashNoIsolation.failedWithTheBatch} requests of that batch 424, worker replaced ` +
         `(${faults.crashNoIsolation.restarts} restart), the next ${faults.crashNoIsolation.succeededAfterReplacement} 200`
       ])
     }
@@ -566,6 +566,42 @@ export const render = (input: ReportInput): string => {
       )
       out.push("")
     }
+  }
+  out.push("")
+
+  // --- large requests -----------------------------------------------------------------------------
+  const large = fig["large-batch"]
+  out.push("## 9. Large requests beside single texts")
+  out.push("")
+  out.push(
+    "Child server with default settings (queue of 1,024 inputs, client batch limit 2,048), single-text " +
+      "requests at a fixed rate, first alone, then while requests of 2,048 inputs are sent back to back. " +
+      `Tests: ${passed(tests, "large-batch.test.ts")}.`
+  )
+  out.push("")
+  if (large !== undefined) {
+    out.push(table(["single texts", "answers", "p50", "p99", "max"], [
+      [
+        "alone",
+        statuses(large.alone?.statuses),
+        `${num(large.alone?.p50Ms)} ms`,
+        `${num(large.alone?.p99Ms)} ms`,
+        `${num(large.alone?.maxMs)} ms`
+      ],
+      [
+        "beside 2,048-input requests",
+        statuses(large.beside?.statuses),
+        `${num(large.beside?.p50Ms)} ms`,
+        `${num(large.beside?.p99Ms)} ms`,
+        `${num(large.beside?.maxMs)} ms`
+      ]
+    ]))
+    out.push("")
+    out.push(
+      `Model \`${large.settings?.model}\`, ${num(large.settings?.singlesPerSecond, 0)} single texts per second; ` +
+        `${large.large?.sent} large requests, answers ${statuses(large.large?.statuses)}, p50 ` +
+        `${num(large.large?.p50Ms, 0)} ms (${num(large.large?.inputsPerSecond, 0)} inputs/s).`
+    )
   }
   out.push("")
   return `${out.join("\n")}\n`

@@ -89,68 +89,98 @@ const chunk = (s: string) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`
 
 const cases: ReadonlyArray<Case> = [
   // --- not JSON ---------------------------------------------------------------------------------
-  tei("malformed JSON", embedBody("{\"inputs\": "), 400, "validation", /^invalid JSON in the request body/),
-  tei("truncated JSON array", embedBody("{\"inputs\": [\"a\", \"b\""), 400, "validation", /^invalid JSON/),
-  tei("JSON followed by garbage", embedBody("{\"inputs\": \"a\"} trailing"), 400, "validation", /^invalid JSON/),
-  tei("single quotes (not JSON)", embedBody("{'inputs': 'a'}"), 400, "validation", /^invalid JSON/),
-  tei("an empty body (content-length 0)", embedBody(""), 400, "validation", /the request body is empty/),
+  tei("malformed JSON", embedBody("{\"inputs\": "), 400, "Validation", /^invalid JSON in the request body/),
+  tei("truncated JSON array", embedBody("{\"inputs\": [\"a\", \"b\""), 400, "Validation", /^invalid JSON/),
+  tei("JSON followed by garbage", embedBody("{\"inputs\": \"a\"} trailing"), 400, "Validation", /^invalid JSON/),
+  tei("single quotes (not JSON)", embedBody("{'inputs': 'a'}"), 400, "Validation", /^invalid JSON/),
+  tei("an empty body (content-length 0)", embedBody(""), 400, "Validation", /the request body is empty/),
   tei(
     "no body at all (POST without content-length)",
     bare("POST", "/embed", { "content-type": "application/json" }),
     400,
-    "validation",
+    "Validation",
     /the request body is empty/
   ),
   tei(
     "JSON nested 100,000 levels deep",
     embedBody("[".repeat(100_000) + "]".repeat(100_000)),
-    400,
-    "validation",
-    /^invalid (JSON|request)/
+    422,
+    "Validation",
+    /^invalid request: the body must be a JSON object/
   ),
   // --- JSON of the wrong shape --------------------------------------------------------------------
-  tei("the body is null", embedBody("null"), 400, "validation", /the body must be a JSON object/),
-  tei("the body is a string", embedBody("\"hello\""), 400, "validation", /the body must be a JSON object/),
-  tei("the body is a number", embedBody("42"), 400, "validation", /the body must be a JSON object/),
-  tei("the body is an array", embedBody([1, 2]), 400, "validation", /must be a JSON object/),
-  tei("inputs is missing", embedBody({}), 400, "validation", /"inputs" is required/),
-  tei("inputs misspelt as input", embedBody({ input: "a" }), 400, "validation", /"inputs" is required/),
-  tei("inputs is null", embedBody({ inputs: null }), 400, "validation", /"inputs" must be a string or an array/),
-  tei("inputs is a number", embedBody({ inputs: 5 }), 400, "validation", /"inputs" must be a string or an array/),
-  tei("inputs is a boolean", embedBody({ inputs: true }), 400, "validation", /"inputs" must be a string or an array/),
-  tei("inputs is an object", embedBody({ inputs: { a: 1 } }), 400, "validation", /"inputs" must be a string or an/),
-  tei("inputs holds numbers", embedBody({ inputs: [1, 2] }), 400, "validation", /"inputs\[0\]" must be a string/),
-  tei("inputs holds a null", embedBody({ inputs: ["a", null] }), 400, "validation", /"inputs\[1\]" must be a string/),
-  tei("inputs holds nested arrays", embedBody({ inputs: [["a"]] }), 400, "validation", /"inputs\[0\]" must be a str/),
-  tei("inputs is an empty list", embedBody({ inputs: [] }), 400, "validation", /"inputs" must not be an empty list/),
-  tei("inputs is an empty string", embedBody({ inputs: "" }), 400, "validation", /"inputs" must not be an empty str/),
+  tei("the body is null", embedBody("null"), 422, "Validation", /the body must be a JSON object/),
+  tei("the body is a string", embedBody("\"hello\""), 422, "Validation", /the body must be a JSON object/),
+  tei("the body is a number", embedBody("42"), 422, "Validation", /the body must be a JSON object/),
+  tei("the body is an array", embedBody([1, 2]), 422, "Validation", /must be a JSON object/),
+  tei("inputs is missing", embedBody({}), 422, "Validation", /"inputs" is required/),
+  tei("inputs misspelt as input", embedBody({ input: "a" }), 422, "Validation", /"inputs" is required/),
+  tei(
+    "inputs is null",
+    embedBody({ inputs: null }),
+    422,
+    "Validation",
+    /"inputs" must be a string, an array of token ids/
+  ),
+  tei(
+    "inputs is a number",
+    embedBody({ inputs: 5 }),
+    422,
+    "Validation",
+    /"inputs" must be a string, an array of token ids/
+  ),
+  tei(
+    "inputs is a boolean",
+    embedBody({ inputs: true }),
+    422,
+    "Validation",
+    /"inputs" must be a string, an array of token ids/
+  ),
+  tei(
+    "inputs is an object",
+    embedBody({ inputs: { a: 1 } }),
+    422,
+    "Validation",
+    /"inputs" must be a string, an array of token ids/
+  ),
+  ok("inputs of numbers are one input of token ids (as in TEI)", embedBody({ inputs: [1010, 2000] }), 1),
+  tei(
+    "inputs holds a null",
+    embedBody({ inputs: ["a", null] }),
+    422,
+    "Validation",
+    /"inputs\[1\]" must be a string or an array of token ids/
+  ),
+  tei("inputs holds nested arrays", embedBody({ inputs: [["a"]] }), 422, "Validation", /"inputs\[0\]/),
+  tei("inputs is an empty list", embedBody({ inputs: [] }), 400, "Empty", /`inputs` cannot be empty/),
+  tei("inputs is an empty string", embedBody({ inputs: "" }), 400, "Empty", /`inputs` cannot be empty/),
   tei(
     "an empty string in the list",
     embedBody({ inputs: ["ok", ""] }),
     400,
-    "validation",
-    /"inputs\[1\]" must not be an empty string/
+    "Empty",
+    /`inputs\[1\]` cannot be empty/
   ),
   tei(
     "normalize is a string",
     embedBody({ inputs: "a", normalize: "yes" }),
-    400,
-    "validation",
+    422,
+    "Validation",
     /"normalize" must be true or false/
   ),
-  tei("truncate is a number", embedBody({ inputs: "a", truncate: 1 }), 400, "validation", /"truncate" must be true/),
+  tei("truncate is a number", embedBody({ inputs: "a", truncate: 1 }), 422, "Validation", /"truncate" must be true/),
   tei(
     "a later duplicate key wins (inputs: 5)",
     embedBody("{\"inputs\": \"a\", \"inputs\": 5}"),
-    400,
-    "validation",
-    /"inputs" must be a string or an array/
+    422,
+    "Validation",
+    /"inputs" must be a string, an array of token ids/
   ),
   tei(
     "__proto__ carrying inputs (no prototype pollution)",
     embedBody("{\"__proto__\": {\"inputs\": \"a\"}}"),
-    400,
-    "validation",
+    422,
+    "Validation",
     /"inputs" is required/
   ),
   ok("extra unknown fields are ignored", embedBody({ inputs: "a", foo: 1, bar: { nested: [1, 2] } }), 1),
@@ -161,7 +191,7 @@ const cases: ReadonlyArray<Case> = [
     "a huge string (512 KB) longer than the model's maximum",
     embedBody({ inputs: bigText, truncate: false }),
     422,
-    "validation",
+    "Validation",
     /input 0 has at least \d+ tokens, more than the model's maximum of 128; send truncate: true/
   ),
   ok("a huge string (512 KB) with truncate: true", embedBody({ inputs: bigText, truncate: true }), 1),
@@ -169,7 +199,7 @@ const cases: ReadonlyArray<Case> = [
     "a string over the payload limit (3 MB)",
     embedBody({ inputs: "x".repeat(3 * 1024 * 1024) }),
     413,
-    "payload_too_large",
+    "Validation",
     /larger than the limit of 2097152 bytes \(ADABATCH_PAYLOAD_LIMIT\)/
   ),
   tei(
@@ -184,21 +214,21 @@ const cases: ReadonlyArray<Case> = [
       Buffer.from("0\r\n\r\n", "latin1")
     ],
     413,
-    "payload_too_large",
+    "Validation",
     /larger than the limit of 2097152 bytes/
   ),
   tei(
     "a huge array (100,000 inputs)",
     embedBody({ inputs: Array.from({ length: 100_000 }, () => "a") }),
-    413,
-    "validation",
+    422,
+    "Validation",
     /"inputs" has 100000 inputs, more than the limit of 32 per request/
   ),
   tei(
     "one input over the client batch limit",
     embedBody({ inputs: Array.from({ length: maxClientBatch + 1 }, (_, i) => text(i, 3)) }),
-    413,
-    "validation",
+    422,
+    "Validation",
     /has 33 inputs, more than the limit of 32 per request/
   ),
   ok(
@@ -211,21 +241,21 @@ const cases: ReadonlyArray<Case> = [
     "invalid UTF-8 bytes in a string",
     embedBody(Buffer.concat([Buffer.from("{\"inputs\": \"abc"), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from("\"}")])),
     400,
-    "validation",
+    "Validation",
     /invalid UTF-8/
   ),
   tei(
     "an overlong UTF-8 encoding of '/'",
     embedBody(Buffer.concat([Buffer.from("{\"inputs\": \"a"), Buffer.from([0xc0, 0xaf]), Buffer.from("b\"}")])),
     400,
-    "validation",
+    "Validation",
     /invalid UTF-8/
   ),
   tei(
     "a UTF-16 body",
     embedBody(Buffer.from("{\"inputs\": \"a\"}", "utf16le"), { "content-type": "application/json; charset=utf-16" }),
     400,
-    "validation",
+    "Validation",
     /invalid (JSON|UTF-8)/
   ),
   tei(
@@ -297,21 +327,21 @@ const cases: ReadonlyArray<Case> = [
     "content-type text/plain",
     embedBody("{\"inputs\": \"a\"}", { "content-type": "text/plain" }),
     415,
-    "unsupported_media_type",
+    "Validation",
     /unsupported content type "text\/plain": send application\/json/
   ),
   tei(
     "content-type form-urlencoded",
     embedBody("inputs=a", { "content-type": "application/x-www-form-urlencoded" }),
     415,
-    "unsupported_media_type",
+    "Validation",
     /unsupported content type/
   ),
   tei(
     "content-type multipart/form-data",
     embedBody("--x\r\n\r\na\r\n--x--", { "content-type": "multipart/form-data; boundary=x" }),
     415,
-    "unsupported_media_type",
+    "Validation",
     /unsupported content type/
   ),
   ok("no content-type header (taken as JSON)", (port) => {
@@ -329,21 +359,21 @@ const cases: ReadonlyArray<Case> = [
     1
   ),
   // --- routes and methods -------------------------------------------------------------------------
-  tei("an unknown route", bare("GET", "/nope"), 404, "not_found", /no route for GET \/nope/),
-  tei("an unknown POST route", post("/v2/embed", { inputs: "a" }), 404, "not_found", /no route for POST \/v2\/embed/),
-  openai("an unknown /v1 route", bare("GET", "/v1/models"), 404, "not_found", /no route for GET \/v1\/models/),
-  tei("GET on /embed", bare("GET", "/embed"), 405, "method_not_allowed", /method GET is not allowed on \/embed/, {
+  tei("an unknown route", bare("GET", "/nope"), 404, "Validation", /no route for GET \/nope/),
+  tei("an unknown POST route", post("/v2/embed", { inputs: "a" }), 404, "Validation", /no route for POST \/v2\/embed/),
+  openai("an unknown /v1 route", bare("GET", "/v1/files"), 404, "not_found", /no route for GET \/v1\/files/),
+  tei("GET on /embed", bare("GET", "/embed"), 405, "Validation", /method GET is not allowed on \/embed/, {
     check: (o) => expect(o.headers["allow"]).toBe("POST")
   }),
   tei(
     "PUT on /embed",
     (port) => [requestBytes(port, "PUT", "/embed", { inputs: "a" })],
     405,
-    "method_not_allowed",
+    "Validation",
     /method PUT is not allowed on \/embed; use POST/
   ),
   openai("DELETE on /v1/embeddings", bare("DELETE", "/v1/embeddings"), 405, "method_not_allowed", /method DELETE/),
-  tei("OPTIONS on /embed", bare("OPTIONS", "/embed"), 405, "method_not_allowed", /method OPTIONS/),
+  tei("OPTIONS on /embed", bare("OPTIONS", "/embed"), 405, "Validation", /method OPTIONS/),
   {
     name: "HEAD on /embed",
     parts: bare("HEAD", "/embed"),

@@ -99,11 +99,11 @@ describe("a model that throws on a poison input", () => {
         expect(diff(f32(json(goods[i]!)), [reference[i]!])).toBeLessThan(1e-5)
       }
       for (const p of poisons) {
-        expect(p.status).toBe(500)
-        expect(json(p).error_type).toBe("backend")
+        expect(p.status).toBe(424)
+        expect(json(p).error_type).toBe("Backend")
         expect(errorOf(p)).toMatch(/injected failure/)
       }
-      expect(mixedReply.status).toBe(500)
+      expect(mixedReply.status).toBe(424)
       const batches = Metrics.value(after, "adabatch_batches_total") - Metrics.value(before, "adabatch_batches_total")
       // the 29 requests (31 inputs) went out in fewer batches than requests: poison and good shared batches
       expect(batches).toBeLessThan(29)
@@ -113,7 +113,7 @@ describe("a model that throws on a poison input", () => {
         goodRequests: goods.length,
         goodSucceeded: goods.filter((g) => g.status === 200).length,
         poisonRequests: poisons.length + 1,
-        poisonFailed: poisons.filter((p) => p.status === 500).length + (mixedReply.status === 500 ? 1 : 0),
+        poisonFailed: poisons.filter((p) => p.status === 424).length + (mixedReply.status === 424 ? 1 : 0),
         batches
       })
     } finally {
@@ -137,9 +137,9 @@ describe("a worker that exits mid-batch", () => {
       // one wave that shares a batch with the poison, then one after it
       const wave = [embed(server, poisoned(0), via), ...good.slice(0, 7).map((t) => embed(server, t, via))]
       const first = await Promise.all(wave)
-      const failed = first.filter((o) => o.status === 500)
-      for (const o of first) expect([200, 500]).toContain(o.status)
-      expect(first[0]!.status).toBe(500)
+      const failed = first.filter((o) => o.status === 424)
+      for (const o of first) expect([200, 424]).toContain(o.status)
+      expect(first[0]!.status).toBe(424)
       for (const o of failed) expect(errorOf(o)).toMatch(/worker 0 exited with code \d+ while running this batch/)
       await eventually(() => ModelTesting.workerRestarts(server.modelService()) === 1, 30_000, "the worker restart")
       const second = await Promise.all(good.slice(0, 16).map((t) => embed(server, t, via)))
@@ -181,7 +181,7 @@ describe("a worker that exits mid-batch", () => {
         embed(server, poisoned(1), via),
         ...good.slice(0, 7).map((t) => embed(server, t, via))
       ])
-      expect(wave[0]!.status).toBe(500)
+      expect(wave[0]!.status).toBe(424)
       for (let i = 1; i < wave.length; i++) {
         expect(wave[i]!.status).toBe(200)
         expect(diff(f32(json(wave[i]!)), [reference[i - 1]!])).toBeLessThan(1e-5)
@@ -202,7 +202,7 @@ describe("a worker that exits mid-batch", () => {
       }
       figures.set("crashWithIsolation", {
         requestsInWave: wave.length,
-        failed: wave.filter((o) => o.status === 500).length,
+        failed: wave.filter((o) => o.status === 424).length,
         restartsForThePoison: restarts,
         idleCrashesSurvived: 2,
         totalRestarts: ModelTesting.workerRestarts(server.modelService())
@@ -279,7 +279,7 @@ describe("a model that hangs past the deadline", () => {
     const r = await hang(true, 1)
     figures.set("hangOneWorker", { timeoutMs, runTimeoutMs, ...r, statuses: undefined })
     expect(r.hungStatus).toBe(504)
-    expect(r.hungError).toBe("timeout")
+    expect(r.hungError).toBe("Overloaded")
     // the 504 comes at the deadline, before the run timeout
     expect(r.hungMs).toBeLessThan(runTimeoutMs)
     for (const status of r.statuses) expect([200, 504]).toContain(status)

@@ -147,7 +147,7 @@ describe("SIGTERM under load", () => {
     expect(drained.length).toBeGreaterThan(0)
     for (const s of drained) {
       expect(s.outcome.headers["retry-after"]).toBeDefined()
-      expect(json(s.outcome).error_type).toBe("unhealthy")
+      expect(json(s.outcome).error_type).toBe("Unhealthy")
     }
     for (const s of after) {
       if (s.outcome.status === undefined) expect(s.outcome.error).toMatch(/^reconnect: (ECONNREFUSED|ECONNRESET)$/)

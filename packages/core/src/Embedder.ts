@@ -14,8 +14,22 @@ import type { BatcherError } from "./batching/BatchError.js"
 import type { BatchSizePolicy } from "./batching/BatchSizePolicy.js"
 import type { QueuePolicy } from "./batching/QueuePolicy.js"
 import type { WaitPolicy } from "./batching/WaitPolicy.js"
-import { EmbeddingModel, type Encoded, type ModelInfo } from "./model/EmbeddingModel.js"
-import type { InferenceFailed, InputTooLong, TokenizationFailed, TokenizerWorkerFailed } from "./model/ModelError.js"
+import {
+  EmbeddingModel,
+  type Encoded,
+  type Input,
+  type ModelInfo,
+  type Token,
+  type TokenizeOptions,
+  type TokensOptions
+} from "./model/EmbeddingModel.js"
+import {
+  type InferenceFailed,
+  InputTooLong,
+  TokenizationFailed,
+  type TokenizerWorkerFailed
+} from "./model/ModelError.js"
+import * as TokenStates from "./TokenStates.js"
 
 /**
  * Per-call options.
@@ -26,6 +40,10 @@ import type { InferenceFailed, InputTooLong, TokenizationFailed, TokenizerWorker
 export interface EmbedOptions {
   /** Cut over-long texts instead of failing with `InputTooLong` (default `false`). */
   readonly truncate?: boolean
+  /** Which end `truncate` cuts: `"right"` (default) keeps the start, `"left"` keeps the end. */
+  readonly direction?: "left" | "right" | undefined
+  /** Text put before every input (a prompt such as `"query: "`). */
+  readonly prompt?: string | undefined
   /** Time budget for the whole call; default: the engine's request timeout. */
   readonly timeout?: Duration.Input
 }
@@ -79,7 +97,27 @@ export type EmbedError = InputTooLong | TokenizationFailed | TokenizerWorkerFail
  */
 export class Embedder extends Context.Service<Embedder, {
   readonly info: ModelInfo
-  readonly embed: (texts: ReadonlyArray<string>, options?: EmbedOptions) => Effect.Effect<EmbedResult, EmbedError>
+  /** Embeds texts (or token ids): one vector per input, in order. */
+  readonly embed: (texts: ReadonlyArray<Input>, options?: EmbedOptions) => Effect.Effect<EmbedResult, EmbedError>
+  /**
+   * The token states of each input (TEI's `/embed_all`), computed in runs of their own on the
+   * model's workers; fails with `Unsupported` when the model gives none. The queue's refusal
+   * applies as for `embed`.
+   */
+  readonly embedAll: (
+    texts: ReadonlyArray<Input>,
+    options?: EmbedOptions
+  ) => Effect.Effect<TokenStates.TokenStatesResult, TokenStates.TokenStatesError>
+  /** The tokens of each text, with ids, text and offsets (TEI's `/tokenize`). */
+  readonly tokens: (
+    texts: ReadonlyArray<string>,
+    options: TokensOptions
+  ) => Effect.Effect<Array<Array<Token>>, TokenizationFailed>
+  /** The text of each list of token ids (TEI's `/decode`). */
+  readonly decode: (
+    ids: ReadonlyArray<ReadonlyArray<number>>,
+    skipSpecialTokens: boolean
+  ) => Effect.Effect<Array<string>, TokenizationFailed>
   /** Queue, workers and the adaptive policies' current values. */
   readonly snapshot: Effect.Effect<Batcher.BatcherSnapshot>
   /** Succeeds when the model answers. */
@@ -124,6 +162,11 @@ export interface LayerOptions {
    * never overtaken for more than `maxOvertakeMs`). Default: on, lookahead 4, 20 ms. `false` = FIFO.
    */
   readonly bucketing?: false | { readonly lookahead?: number; readonly maxOvertakeMs?: number } | undefined
+  /**
+   * Inputs of a large request (more inputs than this) queued at once; the rest enter as room
+   * frees (default: the hard batch-size cap x `workers`). See `Batcher.Options.feedWindow`.
+   */
+  readonly feedWindow?: number | undefined
 }
 
 /**
@@ -151,12 +194,54 @@ export const layerBatcher = (
         isolateFailures: options.isolateFailures,
         bucketing: options.bucketing === false
           ? undefined
-          : { lookahead: options.bucketing?.lookahead ?? 4, maxOvertakeMs: options.bucketing?.maxOvertakeMs ?? 20 }
+          : { lookahead: options.bucketing?.lookahead ?? 4, maxOvertakeMs: options.bucketing?.maxOvertakeMs ?? 20 },
+        feedWindow: options.feedWindow
       })
     })
   )
 
 const now = () => performance.now()
+
+/** Inputs tokenized between two turns of the event loop (a large request's tokenization is sliced). */
+const TOKENIZE_SLICE = 128
+
+/** Lets the event loop run once (I/O included) before going on. */
+const yieldToEventLoop: Effect.Effect<void> = Effect.callback<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+/**
+ * Tokenizes `texts` in slices of {@link TOKENIZE_SLICE}, letting the event loop run between them:
+ * a request of 2,048 texts would otherwise hold it for its whole tokenization (~100 ms and more),
+ * delaying every other request's I/O. Errors name the text's position in `texts`.
+ */
+const tokenizeInSlices = (
+  model: EmbeddingModel["Service"],
+  texts: ReadonlyArray<Input>,
+  options: TokenizeOptions
+): Effect.Effect<Array<Encoded>, InputTooLong | TokenizationFailed | TokenizerWorkerFailed> => {
+  if (texts.length <= TOKENIZE_SLICE) return model.tokenize(texts, options)
+  const out: Array<Encoded> = []
+  const slice = (
+    from: number
+  ): Effect.Effect<Array<Encoded>, InputTooLong | TokenizationFailed | TokenizerWorkerFailed> =>
+    model.tokenize(texts.slice(from, from + TOKENIZE_SLICE), options).pipe(
+      Effect.mapError((e) =>
+        e._tag === "InputTooLong"
+          ? new InputTooLong({ index: e.index + from, tokens: e.tokens, maxLength: e.maxLength, atLeast: e.atLeast })
+          : e._tag === "TokenizationFailed"
+          ? new TokenizationFailed({ index: e.index + from, reason: e.reason })
+          : e
+      ),
+      Effect.flatMap((encoded) => {
+        for (const e of encoded) out.push(e)
+        const next = from + TOKENIZE_SLICE
+        return next >= texts.length ? Effect.succeed(out) : Effect.andThen(yieldToEventLoop, slice(next))
+      })
+    )
+  return slice(0)
+}
 
 /**
  * The item of a call that finished last (largest queue + batch time): the call's critical path.
@@ -194,6 +279,10 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
     const batcher = yield* EmbeddingBatcher
     const truncating = { truncate: true } as const
     const strict = { truncate: false } as const
+    const tokenizeOptions = (options: EmbedOptions | undefined) =>
+      options?.direction === undefined && options?.prompt === undefined
+        ? options?.truncate === true ? truncating : strict
+        : { truncate: options.truncate === true, direction: options.direction, prompt: options.prompt }
     const precheck = (items: number, options?: Pick<EmbedOptions, "timeout">) =>
       batcher.precheck(
         items,
@@ -204,13 +293,27 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
       snapshot: batcher.snapshot,
       ping: model.ping,
       precheck,
+      tokens: model.tokens,
+      decode: model.decode,
+      embedAll: (texts, options) =>
+        Effect.suspend(() => {
+          const refused = precheck(texts.length, options)
+          if (refused !== undefined) return Effect.fail(refused)
+          return Effect.flatMap(batcher.snapshot, (snapshot) =>
+            TokenStates.run(model, texts, {
+              ...tokenizeOptions(options),
+              maxItems: snapshot.maxBatchSize,
+              maxCost: snapshot.maxBatchCost,
+              timeout: options?.timeout
+            }))
+        }),
       embed: (texts, options) =>
         Effect.suspend(() => {
           // Refuse before tokenizing what could not be queued anyway (overload protection).
           const refused = precheck(texts.length, options)
           if (refused !== undefined) return Effect.fail(refused)
           const t0 = now()
-          return model.tokenize(texts, options?.truncate === true ? truncating : strict).pipe(
+          return tokenizeInSlices(model, texts, tokenizeOptions(options)).pipe(
             Effect.flatMap((encoded) => {
               const t1 = now()
               const submitOptions = options?.timeout === undefined ? undefined : { timeout: options.timeout }

@@ -31,6 +31,10 @@ export * as ModelError from "./model/ModelError.js"
 /** @since 0.1.0 */
 export * as Embedder from "./Embedder.js"
 /** @since 0.1.0 */
+export * as TokenStates from "./TokenStates.js"
+/** @since 0.1.0 */
+export * as TokenOffsets from "./model/TokenOffsets.js"
+/** @since 0.1.0 */
 export * as ModelSource from "./model/ModelSource.js"
 /** @since 0.1.0 */
 export * as OnnxModel from "./model/OnnxModel.js"

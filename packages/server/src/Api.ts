@@ -3,10 +3,13 @@
  * the `Embedder`, response encoding, error rendering and request metrics.
  *
  * Routes:
- * - `POST /embed` (TEI): `{"inputs", "normalize"?, "truncate"?}` -> `number[][]`;
+ * - `POST /embed` (TEI; also `POST /` and `/invocations`): `{"inputs", "normalize"?, "truncate"?,
+ *   "truncation_direction"?, "prompt_name"?, "dimensions"?}` -> `number[][]` (`routes/Embed.ts`);
+ * - `POST /embed_all`, `/tokenize`, `/decode` (TEI; `routes/EmbedAll.ts`, `routes/Tokenize.ts`);
  * - `POST /v1/embeddings` (OpenAI; also `/embeddings`): `{"input", "model"?, "encoding_format"?,
  *   "dimensions"?, "user"?}` -> `{"object": "list", "data", "model", "usage"}`;
- * - `GET /health`: 200 once the model is loaded and a worker answers;
+ * - `GET /v1/models` (also `/models`) and `/v1/models/{id}` (`routes/Models.ts`);
+ * - `GET /health` (also `GET /` and `/ping`, as TEI): 200 once the model is loaded and a worker answers;
  * - `GET /ready`: 200 when new work would be taken at once; 503 while loading, draining or saturated;
  * - `GET /info`: model, limits, batching configuration and the adaptive policies' current values;
  * - `GET /metrics`: Prometheus text of the engine's and the HTTP metrics.
@@ -19,7 +22,7 @@
  *
  * @since 0.1.0
  */
-import type { Embedder } from "@adabatch/core"
+import type { Embedder, EmbeddingModel, TokenStates } from "@adabatch/core"
 import { ByteSize, Cause, Context, Effect, Metric, Result } from "effect"
 import { type Headers, HttpIncomingMessage, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
@@ -29,15 +32,20 @@ import * as ApiKey from "./ApiKey.js"
 import type * as DashboardFeed from "./dashboard/Feed.js"
 import * as Dashboard from "./dashboard/Routes.js"
 import * as Encoding from "./Encoding.js"
-import * as Engine from "./Engine.js"
 import * as Body from "./http/Body.js"
 import { InflightBytes } from "./http/InflightBytes.js"
 import * as JsonBody from "./http/JsonBody.js"
 import * as HttpMetrics from "./HttpMetrics.js"
-import * as LayoutView from "./LayoutView.js"
 import * as Requests from "./Requests.js"
+import * as Embed from "./routes/Embed.js"
+import * as EmbedAll from "./routes/EmbedAll.js"
+import * as Info from "./routes/Info.js"
+import * as Models from "./routes/Models.js"
+import * as Similarity from "./routes/Similarity.js"
+import * as Tokenize from "./routes/Tokenize.js"
 import * as ServerConfig from "./ServerConfig.js"
 import type { ServerState } from "./ServerState.js"
+import * as TeiRequests from "./TeiRequests.js"
 
 type Response = HttpServerResponse.HttpServerResponse
 type Request = HttpServerRequest.HttpServerRequest
@@ -48,6 +56,8 @@ interface Route {
   readonly name: string
   readonly family: Family
   readonly auth: boolean
+  /** Methods open without the API key even though `auth` is set (TEI's `GET /`). */
+  readonly public?: ReadonlyArray<string>
   readonly methods: Readonly<Record<string, Handler>>
 }
 
@@ -79,8 +89,10 @@ const statusJson = (status: number, body: unknown): Response =>
  * @since 0.1.0
  * @category errors
  */
-export const fromEmbedError = (error: Embedder.EmbedError, field: string, single: boolean): ApiError => {
+export const fromEmbedError = (error: TokenStates.TokenStatesError, field: string, single: boolean): ApiError => {
   switch (error._tag) {
+    case "Unsupported":
+      return new ApiError({ kind: "unsupported", message: error.message })
     case "InputTooLong":
       return new ApiError({
         kind: "input_too_long",
@@ -191,23 +203,14 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     return response
   }
 
-  const countCharacters = (inputs: ReadonlyArray<string>): number => {
+  /** Characters of the texts; a token-id input counts its ids (as TEI does). */
+  const countCharacters = (inputs: ReadonlyArray<EmbeddingModel.Input>): number => {
     let n = 0
     for (let i = 0; i < inputs.length; i++) n += inputs[i]!.length
     return n
   }
 
-  /** The vectors as the client asked: unit length unless the model only gives unit vectors. */
-  const shape = (
-    vectors: ReadonlyArray<Float32Array>,
-    modelNormalizes: boolean,
-    normalize: boolean,
-    dimensions: number | undefined
-  ): ReadonlyArray<Float32Array> => {
-    if (dimensions !== undefined) return vectors.map((v) => Encoding.normalized(v, dimensions))
-    if (!normalize || modelNormalizes) return vectors
-    return vectors.map((v) => Encoding.normalized(v))
-  }
+  const shape = Embed.shape
 
   const nonFinite = (e: unknown): ApiError =>
     new ApiError({
@@ -219,6 +222,10 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     readonly inputs: string | ReadonlyArray<string>
     readonly truncate: boolean
     readonly render: (vectors: ReadonlyArray<Float32Array>, result: Embedder.EmbedResult) => Uint8Array
+    /** Inputs the route has already checked (texts or token ids); then `inputs` is not read. */
+    readonly checked?: TeiRequests.Checked<EmbeddingModel.Input> | undefined
+    /** Options for `embed` beyond `truncate` (truncation direction, prompt). */
+    readonly options?: Embedder.EmbedOptions | undefined
   }
 
   const overloaded = new ApiError({
@@ -239,8 +246,13 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     decode: (json: unknown) => Result.Result<B, ApiError>,
     field: string,
     prepare: (body: B, service: EmbedderService) => ApiError | Plan
-  ): Handler => {
-    const handle = embedBody(decode, field, prepare)
+  ): Handler => limitedRoute(embedBody(decode, field, prepare), field)
+
+  /**
+   * A route under the concurrent-request limit and the queue's refusal (see `embedRoute`), both
+   * checked before the body is read; `handle` counts the request once its body has arrived.
+   */
+  const limitedRoute = (handle: Handler, field = "inputs"): Handler => {
     return (request, headers, start, tracker) => {
       if (state.embedding >= config.maxConcurrentRequests) return Effect.fail(overloaded)
       // A queue that cannot take even one more input refuses before the body is read or parsed.
@@ -273,12 +285,15 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
       if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
       const plan = prepare(decoded.success, service)
       if (plan instanceof ApiError) return Effect.fail(plan)
-      const inputs = Requests.checkInputs(field, plan.inputs, config.maxClientBatch)
+      const inputs = plan.checked !== undefined
+        ? Result.succeed(plan.checked.inputs)
+        : Requests.checkInputs(field, plan.inputs, config.maxClientBatch)
       if (Result.isFailure(inputs)) return Effect.fail(inputs.failure)
       const texts = inputs.success
+      const single = plan.checked !== undefined ? plan.checked.single : typeof plan.inputs === "string"
       tracker.inputs = texts.length
-      return Effect.matchEffect(service.embed(texts, { truncate: plan.truncate }), {
-        onFailure: (e) => Effect.fail(fromEmbedError(e, field, typeof plan.inputs === "string")),
+      return Effect.matchEffect(service.embed(texts, plan.options ?? { truncate: plan.truncate }), {
+        onFailure: (e) => Effect.fail(fromEmbedError(e, field, single)),
         onSuccess: (result) => {
           let bytes: Uint8Array
           try {
@@ -291,13 +306,22 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
       })
     })
 
-  const embedTei = embedRoute(Requests.decodeTei, "inputs", (body, service) => ({
-    inputs: body.inputs,
-    truncate: body.truncate ?? config.autoTruncate,
-    render: (vectors) => Encoding.matrixJson(shape(vectors, service.info.normalize, body.normalize ?? true, undefined))
-  }))
+  const embedTei = embedRoute(TeiRequests.decodeEmbed, "inputs", (body, service) => {
+    const plan = Embed.plan(body, service.info, config)
+    if (plan instanceof ApiError) return plan
+    return {
+      inputs: [],
+      checked: plan.checked,
+      truncate: plan.options.truncate === true,
+      options: plan.options,
+      render: plan.render
+    }
+  })
 
   const embedOpenAI = embedRoute(Requests.decodeOpenAI, "input", (body, service) => {
+    if (body.model !== undefined && body.model !== null) {
+      Effect.runSync(Models.warnModel(body.model, Info.servedName(config, service.info)))
+    }
     const dimension = service.info.dimension
     const dimensions = body.dimensions ?? undefined
     if (dimensions !== undefined && dimensions > dimension) {
@@ -328,7 +352,9 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
           writer.char(125)
         }
         return writer.raw(
-          `],"model":${JSON.stringify(service.info.id)},"usage":{"prompt_tokens":${result.tokens},` +
+          `],"model":${
+            JSON.stringify(Info.servedName(config, service.info))
+          },"usage":{"prompt_tokens":${result.tokens},` +
             `"total_tokens":${result.tokens}}}`
         ).finish()
       }
@@ -375,49 +401,67 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     Effect.gen(function*() {
       const service = yield* embedder()
       const snapshot = yield* service.snapshot
-      const model = service.info
-      return statusJson(200, {
-        model_id: model.id,
-        model_kind: model.kind,
-        model_path: model.path ?? null,
-        dimension: model.dimension,
-        max_input_length: model.maxLength,
-        pooling: model.pooling,
-        normalized: model.normalize,
-        workers: model.workers,
-        intra_op_threads: model.intraOpNumThreads,
-        layout: LayoutView.toJson(model.layout),
-        tokenization_workers: Engine.tokenizerWorkers(config),
-        max_batch_requests: config.maxBatchSize,
-        max_batch_tokens: config.maxBatchTokens,
-        max_client_batch_size: config.maxClientBatch,
-        max_concurrent_requests: config.maxConcurrentRequests,
-        payload_limit: config.payloadLimit,
-        auto_truncate: config.autoTruncate,
-        request_timeout_ms: config.requestTimeoutMs,
-        max_inflight_bytes: budget.budget,
-        body_timeout_ms: config.bodyTimeoutMs,
-        write_timeout_ms: config.writeTimeoutMs,
-        run_timeout_ms: Engine.runTimeoutMs(config),
-        batching: {
-          config: {
-            batch_policy: config.batchPolicy,
-            max_batch_size: config.maxBatchSize,
-            max_batch_tokens: config.maxBatchTokens,
-            target_latency_ms: config.targetLatencyMs ?? null,
-            wait_policy: config.waitPolicy,
-            max_wait_ms: config.maxWaitMs,
-            queue_capacity: config.queueCapacity,
-            overflow: config.overflow,
-            shed_late: config.overflow === "backpressure" && config.shedLate,
-            queue_dynamic: config.queueDynamic ?? null,
-            isolate_failures: config.isolateFailures,
-            drain_timeout_ms: config.drainTimeoutMs
-          },
-          current: snapshot
-        }
-      })
+      return statusJson(200, Info.body(config, service.info, snapshot, budget.budget))
     })
+
+  /**
+   * A route whose JSON body is read and handed, with the ready `Embedder`, to `handle` (the TEI
+   * routes in `routes/`).
+   */
+  const jsonRoute = (
+    handle: (json: unknown, service: EmbedderService, tracker: Tracker) => Effect.Effect<Response, ApiError>,
+    /** Count the request in `maxConcurrentRequests` once its body has arrived (see `limitedRoute`). */
+    counted = false
+  ): Handler =>
+  (request, headers, _start, tracker) =>
+    Effect.flatMap(readJson(request, headers, tracker), (json) => {
+      tracker.bodyRead = true
+      const phase = state.phase
+      if (phase._tag !== "Ready") return Effect.fail(notReady(phase))
+      if (counted) {
+        if (state.embedding >= config.maxConcurrentRequests) return Effect.fail(overloaded)
+        state.embedding++
+        tracker.embedding = true // released by the handler's exit hook
+      }
+      return handle(json, phase.embedder, tracker)
+    })
+
+  const tokenize = jsonRoute((json, service) => Tokenize.tokenize(json, service, config))
+
+  const decode = jsonRoute((json, service) => Tokenize.decode(json, service, config))
+
+  const embedAll = limitedRoute(
+    jsonRoute((json, service, tracker) =>
+      Effect.map(
+        EmbedAll.handle(json, service, config, (e, single) => fromEmbedError(e, "inputs", single)),
+        ({ inputs, response }) => {
+          tracker.inputs = inputs
+          return response
+        }
+      ), true),
+    "inputs"
+  )
+
+  const similarity = limitedRoute(
+    jsonRoute((json, service, tracker) =>
+      Effect.map(
+        Similarity.handle(json, service, config, (e) => fromEmbedError(e, "inputs.sentences", false)),
+        ({ inputs, response }) => {
+          tracker.inputs = inputs
+          return response
+        }
+      ), true),
+    "inputs.sentences"
+  )
+
+  /** The routes of TEI's other model types: an embedding model answers them 424 `Backend`, as TEI. */
+  const otherModelType = (route: "/predict" | "/rerank" | "/embed_sparse"): Handler => () =>
+    Effect.fail(Similarity.otherModelType(route))
+
+  const models: Handler = () => Effect.map(embedder(), (service) => Models.list(Info.servedName(config, service.info)))
+
+  const model = (id: string): Handler => () =>
+    Effect.flatMap(embedder(), (service) => Models.retrieve(Info.servedName(config, service.info), id))
 
   const metrics: Handler = () =>
     Effect.gen(function*() {
@@ -428,6 +472,26 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
 
   const routes = new Map<string, Route>([
     ["/embed", { name: "/embed", family: "tei", auth: true, methods: { POST: embedTei } }],
+    // as TEI: POST / and /invocations embed (Inference Endpoints, SageMaker), GET / is a health check
+    ["/", {
+      name: "/",
+      family: "tei",
+      auth: true,
+      public: ["GET", "HEAD"],
+      methods: { POST: embedTei, GET: health, HEAD: health }
+    }],
+    ["/invocations", { name: "/invocations", family: "tei", auth: true, methods: { POST: embedTei } }],
+    ["/embed_all", { name: "/embed_all", family: "tei", auth: true, methods: { POST: embedAll } }],
+    ["/tokenize", { name: "/tokenize", family: "tei", auth: true, methods: { POST: tokenize } }],
+    ["/decode", { name: "/decode", family: "tei", auth: true, methods: { POST: decode } }],
+    ["/similarity", { name: "/similarity", family: "tei", auth: true, methods: { POST: similarity } }],
+    ...(["/predict", "/rerank", "/embed_sparse"] as const).map((path): [string, Route] => [
+      path,
+      { name: path, family: "tei", auth: true, methods: { POST: otherModelType(path) } }
+    ]),
+    ["/v1/models", { name: "/v1/models", family: "openai", auth: true, methods: { GET: models } }],
+    ["/models", { name: "/models", family: "openai", auth: true, methods: { GET: models } }],
+    ["/ping", { name: "/ping", family: "tei", auth: false, methods: { GET: health, HEAD: health } }],
     ["/v1/embeddings", { name: "/v1/embeddings", family: "openai", auth: true, methods: { POST: embedOpenAI } }],
     ["/embeddings", { name: "/embeddings", family: "openai", auth: true, methods: { POST: embedOpenAI } }],
     ["/health", { name: "/health", family: "tei", auth: false, methods: { GET: health, HEAD: health } }],
@@ -440,6 +504,19 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
 
   const allowed = (route: Route): ReadonlyArray<string> => Object.keys(route.methods)
 
+  /** `/v1/models/{id}` (and `/models/{id}`): one model object. */
+  const modelRoute = (path: string): Route | undefined => {
+    const prefix = path.startsWith("/v1/models/") ? "/v1/models/" : path.startsWith("/models/") ? "/models/" : undefined
+    if (prefix === undefined || path.length === prefix.length) return undefined
+    let id: string
+    try {
+      id = decodeURIComponent(path.slice(prefix.length))
+    } catch {
+      return undefined
+    }
+    return { name: `${prefix}{id}`, family: "openai", auth: true, methods: { GET: model(id) } }
+  }
+
   const dispatch = (
     request: Request,
     headers: Headers.Headers,
@@ -449,7 +526,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     const url = request.url
     const q = url.indexOf("?")
     const path = q === -1 ? url : url.slice(0, q)
-    const route = routes.get(path)
+    const route = routes.get(path) ?? modelRoute(path)
     if (route === undefined) {
       const family: Family = path.startsWith("/v1/") ? "openai" : "tei"
       return {
@@ -477,7 +554,7 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
         ))
       }
     }
-    if (route.auth && checkKey !== undefined) {
+    if (route.auth && checkKey !== undefined && route.public?.includes(request.method) !== true) {
       const refusal = checkKey(headers["authorization"])
       if (refusal !== undefined) {
         return {

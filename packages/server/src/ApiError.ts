@@ -3,6 +3,13 @@
  * TEI-style `{"error", "error_type"}` on `/embed` and the non-OpenAI routes, OpenAI-style
  * `{"error": {"message", "type", "param", "code"}}` on `/v1/*`.
  *
+ * TEI family: `error_type` is always one of TEI's six values (`Validation`, `Empty`, `Tokenizer`,
+ * `Overloaded`, `Backend`, `Unhealthy`) and the status follows TEI's server: `Validation` and
+ * `Tokenizer` 422, `Empty` 400, `Overloaded` 429, `Backend` 424, `Unhealthy` 503. Failures TEI has
+ * no type for keep their own status (400 for malformed JSON, 401, 404, 405, 413 for the body size,
+ * 415, 408 for a body that stalled, 504 for a missed deadline, 500) with the nearest type (`Validation` for client errors,
+ * `Overloaded` for a deadline missed in the queue, `Backend` for an internal error).
+ *
  * @since 0.1.0
  */
 import { BatchError } from "@adabatch/core"
@@ -17,8 +24,11 @@ import { HttpServerResponse } from "effect/http"
 export type Kind =
   | "invalid_json"
   | "invalid_request"
+  | "empty_input"
+  | "unsupported"
   | "unauthorized"
   | "not_found"
+  | "model_not_found"
   | "method_not_allowed"
   | "payload_too_large"
   | "too_many_inputs"
@@ -35,34 +45,48 @@ export type Kind =
   | "unhealthy"
   | "internal"
 
+/**
+ * TEI's error types (`ErrorType` in its router), as its server sends them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TeiErrorType = "Unhealthy" | "Backend" | "Overloaded" | "Validation" | "Tokenizer" | "Empty"
+
 interface KindInfo {
+  /** The status on OpenAI-style routes. */
   readonly status: number
+  /** The status on TEI-style routes, when it differs (TEI's own for this type). */
+  readonly teiStatus?: number
   /** TEI `error_type`. */
-  readonly tei: string
+  readonly tei: TeiErrorType
   /** OpenAI `error.type`. */
   readonly openai: string
 }
 
 const kinds: Record<Kind, KindInfo> = {
-  invalid_json: { status: 400, tei: "validation", openai: "invalid_request_error" },
-  invalid_request: { status: 400, tei: "validation", openai: "invalid_request_error" },
-  unauthorized: { status: 401, tei: "unauthorized", openai: "authentication_error" },
-  not_found: { status: 404, tei: "not_found", openai: "invalid_request_error" },
-  method_not_allowed: { status: 405, tei: "method_not_allowed", openai: "invalid_request_error" },
-  payload_too_large: { status: 413, tei: "payload_too_large", openai: "invalid_request_error" },
-  too_many_inputs: { status: 413, tei: "validation", openai: "invalid_request_error" },
-  unsupported_media_type: { status: 415, tei: "unsupported_media_type", openai: "invalid_request_error" },
-  input_too_long: { status: 422, tei: "validation", openai: "invalid_request_error" },
-  tokenization_failed: { status: 422, tei: "tokenizer", openai: "invalid_request_error" },
-  queue_full: { status: 429, tei: "overloaded", openai: "overloaded_error" },
-  too_many_requests: { status: 429, tei: "overloaded", openai: "overloaded_error" },
-  model_loading: { status: 503, tei: "unhealthy", openai: "service_unavailable_error" },
-  shutting_down: { status: 503, tei: "unhealthy", openai: "service_unavailable_error" },
-  deadline_exceeded: { status: 504, tei: "timeout", openai: "timeout_error" },
-  body_timeout: { status: 408, tei: "timeout", openai: "timeout_error" },
-  inference_failed: { status: 500, tei: "backend", openai: "server_error" },
-  unhealthy: { status: 503, tei: "unhealthy", openai: "service_unavailable_error" },
-  internal: { status: 500, tei: "internal", openai: "server_error" }
+  invalid_json: { status: 400, tei: "Validation", openai: "invalid_request_error" },
+  invalid_request: { status: 400, teiStatus: 422, tei: "Validation", openai: "invalid_request_error" },
+  empty_input: { status: 400, tei: "Empty", openai: "invalid_request_error" },
+  unsupported: { status: 400, teiStatus: 424, tei: "Backend", openai: "invalid_request_error" },
+  unauthorized: { status: 401, tei: "Validation", openai: "authentication_error" },
+  not_found: { status: 404, tei: "Validation", openai: "invalid_request_error" },
+  model_not_found: { status: 404, tei: "Validation", openai: "invalid_request_error" },
+  method_not_allowed: { status: 405, tei: "Validation", openai: "invalid_request_error" },
+  payload_too_large: { status: 413, tei: "Validation", openai: "invalid_request_error" },
+  too_many_inputs: { status: 413, teiStatus: 422, tei: "Validation", openai: "invalid_request_error" },
+  unsupported_media_type: { status: 415, tei: "Validation", openai: "invalid_request_error" },
+  input_too_long: { status: 422, tei: "Validation", openai: "invalid_request_error" },
+  tokenization_failed: { status: 422, tei: "Tokenizer", openai: "invalid_request_error" },
+  queue_full: { status: 429, tei: "Overloaded", openai: "overloaded_error" },
+  too_many_requests: { status: 429, tei: "Overloaded", openai: "overloaded_error" },
+  model_loading: { status: 503, tei: "Unhealthy", openai: "service_unavailable_error" },
+  shutting_down: { status: 503, tei: "Unhealthy", openai: "service_unavailable_error" },
+  deadline_exceeded: { status: 504, tei: "Overloaded", openai: "timeout_error" },
+  body_timeout: { status: 408, tei: "Validation", openai: "timeout_error" },
+  inference_failed: { status: 500, teiStatus: 424, tei: "Backend", openai: "server_error" },
+  unhealthy: { status: 503, tei: "Unhealthy", openai: "service_unavailable_error" },
+  internal: { status: 500, tei: "Backend", openai: "server_error" }
 }
 
 /**
@@ -85,9 +109,18 @@ export class ApiError extends BatchError.Outcome("ApiError")<{
   /** Ask the client to close the connection (a body that stalled: what is left of it is not read). */
   readonly closeConnection?: boolean | undefined
 }> {
-  /** The HTTP status of this error. */
+  /** The HTTP status of this error on OpenAI-style routes. */
   get status(): number {
     return kinds[this.kind].status
+  }
+  /** The HTTP status of this error in the given family. */
+  statusIn(family: Family): number {
+    const info = kinds[this.kind]
+    return family === "tei" ? info.teiStatus ?? info.status : info.status
+  }
+  /** TEI's `error_type` of this error. */
+  get teiType(): TeiErrorType {
+    return kinds[this.kind].tei
   }
 }
 
@@ -134,7 +167,7 @@ export const body = (error: ApiError, family: Family): string => {
  */
 export const toResponse = (error: ApiError, family: Family): HttpServerResponse.HttpServerResponse =>
   HttpServerResponse.text(body(error, family), {
-    status: error.status,
+    status: error.statusIn(family),
     contentType: "application/json",
     headers: headersOf(error)
   })

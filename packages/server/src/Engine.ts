@@ -101,5 +101,6 @@ export const layer = (
     workers: config.workers,
     requestTimeout: Duration.millis(config.requestTimeoutMs),
     drainTimeout: Duration.millis(config.drainTimeoutMs),
-    isolateFailures: config.isolateFailures
+    isolateFailures: config.isolateFailures,
+    feedWindow: config.feedWindow
   }).pipe(Layer.provide(Layer.merge(policiesLayer(config), model)))

@@ -147,7 +147,14 @@ export const parseJson = (text: string): Result.Result<unknown, ApiError> => {
   }
 }
 
-const decoder = <S extends Schema.Decoder<unknown>>(schema: S) => {
+/**
+ * A body decoder for `schema`: its failures become a 400 `ApiError` naming the first field at
+ * fault and what it must be.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decoder = <S extends Schema.Decoder<unknown>>(schema: S) => {
   const decode = Schema.decodeUnknownResult(schema)
   return (json: unknown): Result.Result<S["Type"], ApiError> =>
     Result.mapError(decode(json), (e) => issueToError(e.issue))

@@ -27,8 +27,7 @@
  *
  * @since 0.1.0
  */
-import type { ModelError } from "@adabatch/core"
-import { Embedder, type EmbeddingModel } from "@adabatch/core"
+import { Embedder, type EmbeddingModel, ModelError } from "@adabatch/core"
 import { NodeHttpServer } from "@effect/platform-node"
 import { type Cause, Context, Duration, Effect, Exit, Layer, Scope } from "effect"
 import { HttpServer, type HttpServerError } from "effect/http"
@@ -42,6 +41,7 @@ import * as EventLoopMetrics from "./EventLoopMetrics.js"
 import * as Backpressure from "./http/Backpressure.js"
 import * as LayoutView from "./LayoutView.js"
 import * as OpenConnections from "./OpenConnections.js"
+import * as Prompts from "./routes/Prompts.js"
 import type { ServerConfig } from "./ServerConfig.js"
 import { ServerState } from "./ServerState.js"
 
@@ -205,6 +205,10 @@ export const make = (
     const embedderLayer = options.embedder ?? Engine.layer(config, options.model)
     const context = yield* Layer.build(embedderLayer)
     const embedder = Context.get(context, Embedder.Embedder)
+    const promptError = Prompts.checkDefault(config, embedder.info.prompts)
+    if (promptError !== undefined) {
+      return yield* new ModelError.ModelLoadError({ path: embedder.info.path ?? embedder.info.id, reason: promptError })
+    }
     state.phase = { _tag: "Ready", embedder }
     // Shutdown step 1.
     yield* Effect.addFinalizer(() => Effect.sync(() => void (state.phase = { _tag: "Draining" })))

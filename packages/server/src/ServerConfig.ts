@@ -90,8 +90,16 @@ export interface ServerConfig {
    * more are refused with 429 before their body is parsed.
    */
   readonly maxConcurrentRequests: number
-  /** Most inputs one request may carry (default 32, like TEI); more gives 413. */
+  /**
+   * Most inputs one request may carry (default 2048, OpenAI's limit); more gives 422 on TEI routes,
+   * 413 on `/v1/embeddings`.
+   */
   readonly maxClientBatch: number
+  /**
+   * Inputs of a request larger than this queued at once, the rest entering as room frees;
+   * `undefined`: `maxBatchSize` x the workers.
+   */
+  readonly feedWindow: number | undefined
   /**
    * Largest request body in bytes (default 2 MiB), before and after decoding a `Content-Encoding`;
    * larger gives 413.
@@ -113,6 +121,12 @@ export interface ServerConfig {
   readonly autoTruncate: boolean
   /** When set, every embedding and info route needs `Authorization: Bearer <key>`. */
   readonly apiKey: Redacted.Redacted<string> | undefined
+  /** The model name `/v1/models`, `/info` and `/v1/embeddings` answers report; `undefined`: the model's id. */
+  readonly servedModelName: string | undefined
+  /** The prompt (from the model's `config_sentence_transformers.json`) used when a request names none. */
+  readonly defaultPromptName: string | undefined
+  /** Text put before every input when a request names no prompt (exclusive with `defaultPromptName`). */
+  readonly defaultPrompt: string | undefined
 }
 
 /**
@@ -145,13 +159,17 @@ export const defaults: ServerConfig = {
   drainTimeoutMs: 10_000,
   isolateFailures: true,
   maxConcurrentRequests: 512,
-  maxClientBatch: 32,
+  maxClientBatch: 2048,
+  feedWindow: undefined,
   payloadLimit: 2 * 1024 * 1024,
   maxInflightBytes: undefined,
   bodyTimeoutMs: 10_000,
   writeTimeoutMs: 30_000,
   autoTruncate: false,
-  apiKey: undefined
+  apiKey: undefined,
+  servedModelName: undefined,
+  defaultPromptName: undefined,
+  defaultPrompt: undefined
 }
 
 /**
@@ -471,7 +489,17 @@ export const settings: ReadonlyArray<Setting> = [
     "ADABATCH_MAX_CLIENT_BATCH",
     "<int>",
     int(1, 100_000),
-    "Most inputs one request may carry; more gives 413."
+    "Most inputs one request may carry; more gives 422 (413 on /v1/embeddings). A request with more inputs than " +
+      "the queue has room for is still taken: its inputs enter the queue as room frees."
+  ),
+  setting(
+    "feedWindow",
+    "ADABATCH_FEED_WINDOW",
+    "<int|auto>",
+    optionalInt(1, 1_000_000),
+    "A request with more inputs than this is fed into the queue: at most this many of its inputs queued at once, " +
+      "so requests beside it wait behind that many rather than the whole request. auto: the max batch size x workers.",
+    { shownDefault: "auto" }
   ),
   setting(
     "payloadLimit",
@@ -525,6 +553,32 @@ export const settings: ReadonlyArray<Setting> = [
       text.length === 0 ? Result.fail("a non-empty key") : Result.succeed(Redacted.make(text, { label: "api-key" })),
     "Require Authorization: Bearer <key> on every route except /health, /ready and /metrics.",
     { shownDefault: "none" }
+  ),
+  setting(
+    "servedModelName",
+    "ADABATCH_SERVED_MODEL_NAME",
+    "<name>",
+    nonEmpty("a non-empty model name"),
+    "The model name reported by /v1/models, /info and /v1/embeddings answers (any requested model is served).",
+    { shownDefault: "the model's id" }
+  ),
+  setting(
+    "defaultPromptName",
+    "ADABATCH_DEFAULT_PROMPT_NAME",
+    "<name>",
+    nonEmpty("a prompt name"),
+    "Prompt of the model's config_sentence_transformers.json put before every input when a request names none " +
+      "(e.g. query).",
+    { shownDefault: "none" }
+  ),
+  setting(
+    "defaultPrompt",
+    "ADABATCH_DEFAULT_PROMPT",
+    "<text>",
+    (text) => (text.length === 0 ? Result.fail("a non-empty text") : Result.succeed(text)),
+    "Text put before every input when a request names no prompt (e.g. \"query: \"); not with " +
+      "--default-prompt-name.",
+    { shownDefault: "none" }
   )
 ]
 
@@ -561,6 +615,15 @@ const finish = (values: Record<string, unknown>): Result.Result<ServerConfig, Co
         source: "ADABATCH_MAX_INFLIGHT_BYTES (--max-inflight-bytes)",
         value: String(config.maxInflightBytes),
         expected: `at least the payload limit of ${config.payloadLimit} bytes, or auto`
+      })
+    )
+  }
+  if (config.defaultPrompt !== undefined && config.defaultPromptName !== undefined) {
+    return Result.fail(
+      new ConfigError({
+        source: "ADABATCH_DEFAULT_PROMPT (--default-prompt)",
+        value: config.defaultPrompt,
+        expected: "no default prompt text together with ADABATCH_DEFAULT_PROMPT_NAME (--default-prompt-name)"
       })
     )
   }
@@ -712,8 +775,9 @@ export const help = (program = "adabatch-server"): string => {
   return [
     `Usage: ${program} [flags]`,
     "",
-    "Serves text embeddings over HTTP: POST /embed (TEI-compatible), POST /v1/embeddings (OpenAI-compatible),",
-    "GET /health, /ready, /info, /metrics. Every flag can also be set by its environment variable; flags win.",
+    "Serves text embeddings over HTTP: POST /embed, /, /invocations, /embed_all, /tokenize, /decode",
+    "(TEI-compatible), POST /v1/embeddings and GET /v1/models (OpenAI-compatible), GET /health, /ready, /info,",
+    "/metrics. Every flag can also be set by its environment variable; flags win.",
     "",
     "Flags:",
     ...rows.map((r) => `${r.left.padEnd(width)}[${r.env}]\n${" ".repeat(6)}${wrap(r.text, 6)}`),

@@ -23,7 +23,7 @@ describe("ServerConfig", () => {
     expect(config.port).toBe(8080)
     expect(config.maxBatchSize).toBe(32)
     expect(config.maxBatchTokens).toBe(16384)
-    expect(config.maxClientBatch).toBe(32)
+    expect(config.maxClientBatch).toBe(2048)
     expect(config.payloadLimit).toBe(2 * 1024 * 1024)
     expect(config.requestTimeoutMs).toBe(30_000)
     expect(config.drainTimeoutMs).toBe(10_000)

@@ -266,87 +266,81 @@ const chunked = (bytes: number) =>
   })).then((r) => ({ ...r, json: JSON.parse(r.text) }))
 
 const rows: ReadonlyArray<ErrorRow> = [
-  tei("malformed JSON", () => post(server, "/embed", "{\"inputs\": "), 400, "validation", /^invalid JSON in the/),
-  tei("an empty body", () => post(server, "/embed", ""), 400, "validation", /the request body is empty/),
+  tei("malformed JSON", () => post(server, "/embed", "{\"inputs\": "), 400, "Validation", /^invalid JSON in the/),
+  tei("an empty body", () => post(server, "/embed", ""), 400, "Validation", /the request body is empty/),
   tei(
     "invalid UTF-8",
     () => post(server, "/embed", Uint8Array.of(...Buffer.from("{\"inputs\": \"a"), 0xff, 0xc3, 0x22, 0x7d)),
     400,
-    "validation",
+    "Validation",
     /^invalid UTF-8: the request body is not valid UTF-8/
   ),
   tei(
     "inputs of the wrong type",
     () => post(server, "/embed", { inputs: 5 }),
-    400,
-    "validation",
-    /"inputs" must be a string or an array of strings/
+    422,
+    "Validation",
+    /"inputs" must be a string, an array of token ids, or an array of strings and token-id arrays/
   ),
-  tei("no inputs", () => post(server, "/embed", { input: "x" }), 400, "validation", /"inputs" is required/),
+  tei("no inputs", () => post(server, "/embed", { input: "x" }), 422, "Validation", /"inputs" is required/),
   tei(
     "a non-string input",
     () => post(server, "/embed", { inputs: ["a", 3] }),
-    400,
-    "validation",
-    /"inputs\[1\]" must be a string/
+    422,
+    "Validation",
+    /"inputs\[1\]" must be a string or an array of token ids/
   ),
-  tei("an empty list", () => embed(server, []), 400, "validation", /"inputs" must not be an empty list/),
-  tei("an empty string", () => embed(server, ""), 400, "validation", /"inputs" must not be an empty string/),
-  tei(
-    "an empty string in a list",
-    () => embed(server, ["a", ""]),
-    400,
-    "validation",
-    /"inputs\[1\]" must not be an empty string/
-  ),
+  tei("an empty list", () => embed(server, []), 400, "Empty", /`inputs` cannot be empty/),
+  tei("an empty string", () => embed(server, ""), 400, "Empty", /`inputs` cannot be empty/),
+  tei("an empty string in a list", () => embed(server, ["a", ""]), 400, "Empty", /`inputs\[1\]` cannot be empty/),
   tei(
     "normalize of the wrong type",
     () => post(server, "/embed", { inputs: "a", normalize: "yes" }),
-    400,
-    "validation",
+    422,
+    "Validation",
     /"normalize" must be true or false/
   ),
-  tei("a body that is not an object", () => post(server, "/embed", [1, 2]), 400, "validation", /must be a JSON object/),
+  tei("a body that is not an object", () => post(server, "/embed", [1, 2]), 422, "Validation", /must be a JSON object/),
   tei(
     "more inputs than the client batch limit",
     () => embed(server, ["a", "b", "c", "d", "e"]),
-    413,
-    "validation",
+    422,
+    "Validation",
     /has 5 inputs, more than the limit of 4 per request/
   ),
   tei(
     "a body over the payload limit",
     () => embed(server, "x".repeat(100 * 1024)),
     413,
-    "payload_too_large",
+    "Validation",
     /larger than the limit of 65536 bytes \(ADABATCH_PAYLOAD_LIMIT\)/
   ),
   tei(
     "a chunked body over the payload limit",
     () => chunked(200 * 1024),
     413,
-    "payload_too_large",
+    "Validation",
     /larger than the limit of 65536 bytes/
   ),
   tei(
     "an input longer than the model's maximum with truncate: false",
     () => embed(server, ["ok", "word ".repeat(600)], { truncate: false }),
     422,
-    "validation",
+    "Validation",
     /input 1 has \d+ tokens, more than the model's maximum of 512; send truncate: true/
   ),
   tei(
     "a non-JSON content type",
     () => post(server, "/embed", "{\"inputs\":\"a\"}", { headers: { "content-type": "text/plain" } }),
     415,
-    "unsupported_media_type",
+    "Validation",
     /unsupported content type "text\/plain": send application\/json/
   ),
-  tei("GET on /embed", () => get(server, "/embed"), 405, "method_not_allowed", /method GET is not allowed on \/embed/, [
+  tei("GET on /embed", () => get(server, "/embed"), 405, "Validation", /method GET is not allowed on \/embed/, [
     "allow",
     /^POST$/
   ]),
-  tei("an unknown route", () => get(server, "/nope"), 404, "not_found", /no route for GET \/nope/),
+  tei("an unknown route", () => get(server, "/nope"), 404, "Validation", /no route for GET \/nope/),
   openai(
     "an unknown encoding_format",
     () => post(server, "/v1/embeddings", { input: "a", encoding_format: "hex" }),
@@ -424,7 +418,7 @@ const rows: ReadonlyArray<ErrorRow> = [
     "method_not_allowed",
     /method GET is not allowed/
   ),
-  openai("an unknown /v1 route", () => get(server, "/v1/models"), 404, "not_found", /no route for GET \/v1\/models/)
+  openai("an unknown /v1 route", () => get(server, "/v1/files"), 404, "not_found", /no route for GET \/v1\/files/)
 ]
 
 describe("errors", () => {
@@ -464,7 +458,7 @@ describe("API key", () => {
     expect(missing.status).toBe(401)
     expect(missing.json).toEqual({
       error: "missing API key: send the header Authorization: Bearer <key>",
-      error_type: "unauthorized"
+      error_type: "Validation"
     })
     expect(missing.headers.get("www-authenticate")).toBe("Bearer")
     const malformed = await post(secured, "/embed", { inputs: "a" }, { headers: { authorization: "s3cret-key" } })

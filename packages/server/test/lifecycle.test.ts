@@ -25,7 +25,7 @@ describe("loading", () => {
     expect((await get(server, "/health")).status).toBe(503)
     const early = await embed(server, "too early")
     expect(early.status).toBe(503)
-    expect(early.json).toEqual({ error: "the model is still loading", error_type: "unhealthy" })
+    expect(early.json).toEqual({ error: "the model is still loading", error_type: "Unhealthy" })
     expect(early.headers.get("retry-after")).toBe("1")
     const openai = await post(server, "/v1/embeddings", { input: "too early" })
     expect(openai.status).toBe(503)
@@ -108,7 +108,7 @@ describe("overload", () => {
       const rejected = replies.filter((r) => r.status === 429)
       expect(rejected).toHaveLength(16)
       for (const r of rejected) {
-        expect(r.json.error_type).toBe("overloaded")
+        expect(r.json.error_type).toBe("Overloaded")
         expect(r.json.error).toMatch(/^model is overloaded: queue full: 4 of 4 slots taken; retry after \d+ ms$/)
         expect(Number(r.headers.get("retry-after"))).toBeGreaterThanOrEqual(1)
         expect(Number(r.headers.get("retry-after-ms"))).toBeGreaterThanOrEqual(1)
@@ -169,7 +169,7 @@ describe("overload", () => {
       await eventually(() => model.batches() === 1)
       const late = await embed(server, "late request")
       expect(late.status).toBe(504)
-      expect(late.json.error_type).toBe("timeout")
+      expect(late.json.error_type).toBe("Overloaded")
       expect(late.json.error).toMatch(/^request timed out: deadline exceeded: waited \d+ ms of a 300 ms budget$/)
       const lateOpenAI = await post(server, "/v1/embeddings", { input: "late too" })
       expect(lateOpenAI.status).toBe(504)
@@ -204,7 +204,7 @@ describe("concurrent request limit", () => {
       expect(tei.json).toEqual({
         error: "Model is overloaded: 2 requests are already being handled (ADABATCH_MAX_CONCURRENT_REQUESTS); " +
           "retry later",
-        error_type: "overloaded"
+        error_type: "Overloaded"
       })
       expect(tei.headers.get("retry-after")).toBe("1")
       // a large body is drained, so the answer arrives (no connection reset)
@@ -285,7 +285,7 @@ describe("configuration", () => {
 })
 
 describe("model failure", () => {
-  it("500 with the reason for the request whose input fails; a good request in the same batch succeeds", async () => {
+  it("424 (TEI) / 500 (OpenAI) with the reason for the request whose input fails; a good request in the same batch succeeds", async () => {
     const model = probe({ poison: "poison" })
     const server = await start({ isolateFailures: true }, { model: model.layer })
     try {
@@ -298,8 +298,8 @@ describe("model failure", () => {
       await eventually(async () => (await queued(server)) === 4)
       model.open()
       const [badReply, goodReply, badOpenAIReply] = await Promise.all([bad, good, badOpenAI])
-      expect(badReply.status).toBe(500)
-      expect(badReply.json).toEqual({ error: "inference failed: poisoned input", error_type: "backend" })
+      expect(badReply.status).toBe(424)
+      expect(badReply.json).toEqual({ error: "inference failed: poisoned input", error_type: "Backend" })
       expect(goodReply.status).toBe(200)
       expect(goodReply.json).toHaveLength(1)
       expect(badOpenAIReply.status).toBe(500)
@@ -328,7 +328,7 @@ describe("draining", () => {
     expect(refused.status).toBe(503)
     expect(refused.json).toEqual({
       error: "server is shutting down: no new requests are accepted",
-      error_type: "unhealthy"
+      error_type: "Unhealthy"
     })
     expect(refused.headers.get("retry-after")).toBe("1")
     expect(refused.headers.get("connection")).toBe("close")
@@ -353,7 +353,7 @@ describe("draining", () => {
       const [firstReply, secondReply] = await Promise.all([first, second])
       for (const reply of [firstReply, secondReply]) {
         expect(reply.status).toBe(503)
-        expect(reply.json.error_type).toBe("unhealthy")
+        expect(reply.json.error_type).toBe("Unhealthy")
         expect(reply.json.error).toMatch(/shutting down/)
         expect(reply.headers.get("retry-after")).toBe("1")
       }

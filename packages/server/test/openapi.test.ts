@@ -91,10 +91,33 @@ describe("real answers validate against it", () => {
     }
   })
 
+  it("the TEI and OpenAI parity routes", async () => {
+    for (const path of ["/", "/invocations"]) {
+      conforms("POST", path, await post(server, path, { inputs: "a b", truncation_direction: "Left" }), 200)
+    }
+    for (const path of ["/", "/ping", "/v1/models", "/models"]) conforms("GET", path, await get(server, path), 200)
+    conforms("POST", "/tokenize", await post(server, "/tokenize", { inputs: ["a b", "c"] }), 200)
+    conforms("POST", "/decode", await post(server, "/decode", { ids: [101, 102], skip_special_tokens: false }), 200)
+    conforms(
+      "POST",
+      "/similarity",
+      await post(server, "/similarity", { inputs: { source_sentence: "a", sentences: ["a", "b"] } }),
+      200
+    )
+    conforms("POST", "/embed", await post(server, "/embed", { inputs: [[101, 7592, 102]] }), 200)
+    conforms("POST", "/embed", await post(server, "/embed", { inputs: [""] }), 400)
+    conforms("POST", "/tokenize", await post(server, "/tokenize", { inputs: 5 }), 422)
+    // the echo model has no token states; TEI's routes of other model types: 424
+    conforms("POST", "/embed_all", await post(server, "/embed_all", { inputs: "a" }), 424)
+    for (const path of ["/predict", "/rerank", "/embed_sparse"]) {
+      conforms("POST", path, await post(server, path, { inputs: "a" }), 424)
+    }
+  })
+
   it("400, 413, 415 and 422 on /embed and /v1/embeddings", async () => {
     const cases: ReadonlyArray<readonly [string, string, string, unknown, number | undefined]> = [
       ["/embed", "inputs", "POST", "{not json", 400],
-      ["/embed", "inputs", "POST", { inputs: 5 }, 400],
+      ["/embed", "inputs", "POST", { inputs: 5 }, 422],
       ["/embed", "inputs", "POST", { inputs: [] }, 400],
       ["/embed", "inputs", "POST", { inputs: "x".repeat(payloadLimit + 1) }, 413],
       ["/embed", "inputs", "POST", { inputs: ["a", "b", "c", "d", "e"] }, undefined],
@@ -113,7 +136,7 @@ describe("real answers validate against it", () => {
     for (const path of ["/embed", "/v1/embeddings"]) {
       conforms("POST", path, await post(server, path, "a", { headers: { "content-type": "text/plain" } }), 415)
     }
-    conforms("GET", "/dashboard/feed", await get(server, "/dashboard/feed?since=soon"), 400)
+    conforms("GET", "/dashboard/feed", await get(server, "/dashboard/feed?since=soon"), 422)
   })
 
   it("429 and 504 on /embed and /v1/embeddings", async () => {

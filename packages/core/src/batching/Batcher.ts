@@ -124,7 +124,9 @@ export interface Batcher<I, O, E = never> {
   /**
    * Submits several inputs as one request: each is its own item (they may share batches with other
    * requests) and the result comes once all are done, in order. Admission is all-or-nothing under
-   * `reject`; the first failure fails the request and withdraws its items still queued.
+   * `reject`; the first failure fails the request and withdraws its items still queued. A request
+   * of more inputs than the feed window (`Options.feedWindow`) needs room for one window only: its
+   * inputs enter the queue as room frees, a window at a time, within its deadline.
    */
   readonly submitAll: (
     inputs: ReadonlyArray<I>,
@@ -177,6 +179,14 @@ export interface Options<I, O, E, R> {
   readonly bucketing?:
     | { readonly lookahead?: number | undefined; readonly maxOvertakeMs?: number | undefined }
     | undefined
+  /**
+   * A `submitAll` of more inputs than this is a large request: it is not refused because the queue
+   * cannot take it whole; its inputs enter the queue as room frees, at most this many of them
+   * queued at once, so requests arriving beside it wait behind one window rather than the whole
+   * request. Default: the hard item cap (`BatchSizePolicy.hardLimits`) x `workers` (one batch per
+   * worker).
+   */
+  readonly feedWindow?: number | undefined
 }
 
 const QUEUED = 0
@@ -224,6 +234,22 @@ class Group {
     this.remaining = jobs.length
     this.results = new Array(jobs.length)
   }
+}
+
+/** A large `submitAll` request whose inputs enter the queue a window at a time. */
+class Feed<I> {
+  /** Index of the next input to enqueue. */
+  next = 0
+  /** Inputs before this index are no longer queued (dispatched or done). */
+  low = 0
+  constructor(
+    readonly group: Group,
+    readonly inputs: ReadonlyArray<I>,
+    readonly costs: Float64Array,
+    readonly submittedAt: number,
+    readonly deadline: number,
+    readonly timeoutMs: number
+  ) {}
 }
 
 /** A formed batch. */
@@ -428,7 +454,8 @@ export const make = <I, O, E = never, R = never>(
     /** Withdraws a group's members that are still queued (they will never be computed). */
     const withdraw = (group: Group, now: number) => {
       for (const member of group.jobs) {
-        if (member.state === QUEUED) settle(member, Exit.void, "cancelled", now)
+        // a large request's inputs not yet fed are holes
+        if (member !== undefined && member.state === QUEUED) settle(member, Exit.void, "cancelled", now)
       }
     }
 
@@ -610,6 +637,7 @@ export const make = <I, O, E = never, R = never>(
           ? defaultTimeoutMs
           : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
         const now = nowMs(clock)
+        if (n > feedWindow()) return submitLarge(inputs, timeoutMs, now)
         const jobs: Array<Job<I, O, E>> = new Array(n)
         for (let i = 0; i < n; i++) {
           const cost = costOf === undefined ? 1 : costOf(inputs[i]!)
@@ -778,6 +806,118 @@ export const make = <I, O, E = never, R = never>(
       else gate.openUnsafe()
       if (busy >= workers) slots.closeUnsafe()
       else slots.openUnsafe()
+    }
+
+    // ---- large requests ----------------------------------------------------------------------
+
+    /** Large requests still feeding their inputs into the queue, oldest first. */
+    let feeds: Array<Feed<I>> = []
+
+    // the hard item cap, not the adaptive one: which requests are large does not move with the load
+    const feedWindow = () => options.feedWindow ?? Math.max(1, sizePolicy.hardLimits.maxBatchSize) * workers
+
+    /**
+     * The refusal of a request of `n` inputs, or `undefined`. Under `reject` the queue must have
+     * room now for what enters at once: all `n` inputs (all-or-nothing), or one feed window of a
+     * large request. Under back-pressure the queued work must leave it time (`wouldMiss`).
+     */
+    const refusal = (n: number, timeoutMs: number) => {
+      if (overflow !== "reject") {
+        const late = wouldMiss(n, timeoutMs)
+        return late === undefined ? undefined : shed(late, n)
+      }
+      const capacity = queuePolicy.capacity()
+      if (pending + Math.min(n, feedWindow()) <= capacity) return undefined
+      countRejected(n)
+      return new BatchError.QueueFull({ queued: pending, capacity, retryAfterMs: retryAfterMs() })
+    }
+
+    /** `submitAll` of more inputs than the feed window: admitted whole, queued a window at a time. */
+    const submitLarge = (inputs: ReadonlyArray<I>, timeoutMs: number, now: number): Effect.Effect<any, any> => {
+      const n = inputs.length
+      const costs = new Float64Array(n)
+      for (let i = 0; i < n; i++) {
+        const cost = costOf === undefined ? 1 : costOf(inputs[i]!)
+        if (!(cost >= 0)) return Effect.die(new RangeError(`cost(input) must be a number >= 0, got ${cost}`))
+        if (cost > hardCost) {
+          update(Metrics.requestsByOutcome.failed, n)
+          return Effect.fail(new BatchError.CostExceedsBudget({ cost, budget: hardCost }))
+        }
+        costs[i] = cost
+      }
+      windowSubmitted += n
+      rollWindow(now)
+      const refused = refusal(n, timeoutMs)
+      if (refused !== undefined) return Effect.fail(refused)
+      const group = new Group(new Array(n))
+      feeds.push(new Feed(group, inputs, costs, now, now + timeoutMs, timeoutMs))
+      feed(now)
+      return awaitGroup(group)
+    }
+
+    /**
+     * Moves the inputs of large requests into the queue, oldest request first: each keeps at most
+     * a feed window of inputs queued, within the queue's capacity. Called at submission, when a
+     * batch completes (just before its worker takes the next batch, so the requests that arrived
+     * while it ran are queued ahead of the new inputs and share that batch), and on sweeps while a
+     * worker is idle. Ends a request that can no longer complete (its deadline passed, or intake
+     * closed) and forgets those that have their answer.
+     */
+    const feed = (now: number) => {
+      const kept: Array<Feed<I>> = []
+      for (const entry of feeds) if (!feedOne(entry, now)) kept.push(entry)
+      feeds = kept
+    }
+
+    /** Feeds one request; `true` once it needs no more feeding. */
+    const feedOne = (entry: Feed<I>, now: number): boolean => {
+      const group = entry.group
+      const n = entry.inputs.length
+      if (group.exit === undefined && (!accepting || now >= entry.deadline)) {
+        finishGroup(
+          group,
+          Exit.fail(
+            accepting
+              ? new BatchError.DeadlineExceeded({ waitedMs: now - entry.submittedAt, timeoutMs: entry.timeoutMs })
+              : new BatchError.ShuttingDown({ reason: "intake-closed" })
+          )
+        )
+        withdraw(group, now)
+        outcomes[accepting ? "expired" : "shutdown"] += n - entry.next
+        return true
+      }
+      if (group.exit !== undefined) {
+        outcomes.cancelled += n - entry.next // the request failed or was cancelled: the rest never enters
+        return true
+      }
+      const jobs = group.jobs as Array<Job<I, O, E>>
+      while (entry.low < entry.next && jobs[entry.low]!.state !== QUEUED) entry.low++
+      let queued = 0
+      for (let i = entry.low; i < entry.next; i++) if (jobs[i]!.state === QUEUED) queued++
+      const window = feedWindow()
+      const capacity = queuePolicy.capacity()
+      const custom = entry.timeoutMs < defaultTimeoutMs
+      while (entry.next < n && queued < window && pending < capacity) {
+        const i = entry.next
+        const job = new Job<I, O, E>(
+          entry.inputs[i]!,
+          entry.costs[i]!,
+          now,
+          entry.deadline,
+          entry.timeoutMs,
+          custom,
+          TIMED
+        )
+        if (!Queue.offerUnsafe(queue, job)) break
+        job.group = group
+        job.index = i
+        jobs[i] = job
+        admitted(job)
+        arrivals++
+        entry.next++
+        queued++
+      }
+      return entry.next === n
     }
 
     // ---- batch formation ---------------------------------------------------------------------
@@ -1106,6 +1246,8 @@ export const make = <I, O, E = never, R = never>(
             if (busy === 0 && pending === 0) idleSince = nowMs(clock)
             syncGate()
             update(Metrics.batchesInFlight, busy)
+            // large requests top up now, behind what arrived while the batch ran (see `feed`)
+            if (feeds.length > 0) feed(nowMs(clock))
             flushOutcomes()
             live.trim()
           }))
@@ -1127,6 +1269,7 @@ export const make = <I, O, E = never, R = never>(
         else if (!full && !job.custom) break
       }
       live.trim()
+      if (feeds.length > 0 && busy < workers) feed(now)
       flushOutcomes()
       update(Metrics.queueDepth, pending)
       rollWindow(now)
@@ -1162,6 +1305,7 @@ export const make = <I, O, E = never, R = never>(
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         accepting = false
+        feed(nowMs(clock)) // large requests still feeding end now: their rest can no longer enter
         yield* Queue.end(queue)
         const finished = yield* Effect.andThen(Fiber.await(consumer), Fiber.awaitAll(fastFibers)).pipe(
           Effect.timeoutOption(drainTimeout)
@@ -1214,7 +1358,7 @@ export const make = <I, O, E = never, R = never>(
           return shed(late, items)
         }
         const capacity = queuePolicy.capacity()
-        if (pending + items <= capacity) return undefined
+        if (pending + Math.min(items, feedWindow()) <= capacity) return undefined
         windowSubmitted += items
         countRejected(items)
         return new BatchError.QueueFull({ queued: pending, capacity, retryAfterMs: retryAfterMs() })

@@ -110,7 +110,9 @@ export const make = (
       pooling: "mean",
       normalize: true,
       workers: 1,
-      intraOpNumThreads: 1
+      intraOpNumThreads: 1,
+      prompts: manifest?.prompts ?? {},
+      tokenStates: false
     }
     const inferenceMs = ModelMetrics.inferenceMsFor("echo")
     const poison = options?.faults?.poisonTokenId
@@ -146,7 +148,10 @@ export const make = (
       info,
       tokenize: (texts, tokenizeOptions) =>
         ModelTokenizer.tokenize(tokenizer, maxLength, texts, tokenizeOptions, tokenizerPool),
+      tokens: (texts, tokensOptions) => ModelTokenizer.tokens(tokenizer, texts, tokensOptions),
+      decode: (ids, skipSpecialTokens) => ModelTokenizer.decode(tokenizer, ids, skipSpecialTokens),
       embedBatch,
+      embedTokens: undefined,
       ping: Effect.void
     })
     if (tokenizerPool !== undefined) ModelTesting.registerTokenizerPool(service, tokenizerPool)

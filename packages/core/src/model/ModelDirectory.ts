@@ -10,6 +10,8 @@
  * - `config.json` (optional, transformers config): `max_position_embeddings`.
  * - `sentence_bert_config.json` (optional): `max_seq_length`; `1_Pooling/config.json` (optional):
  *   `pooling_mode_mean_tokens` / `pooling_mode_cls_token`.
+ * - `config_sentence_transformers.json` (optional): `prompts`, the named prompts (e5's and bge's
+ *   `{"query": "query: ", "passage": "passage: "}`) a request can ask for by name.
  *
  * Maximum input length, first found: `adabatch.json` `max_length`, `sentence_bert_config.json`
  * `max_seq_length`, `config.json` `max_position_embeddings`, `tokenizer.json`
@@ -46,6 +48,8 @@ export interface ModelManifest {
   readonly normalize: boolean
   /** Dimension declared in `adabatch.json`, checked against the model's output at start-up. */
   readonly dimension: number | undefined
+  /** `config_sentence_transformers.json` `prompts` (empty when there is none). */
+  readonly prompts: Readonly<Record<string, string>>
 }
 
 /**
@@ -76,6 +80,10 @@ const TransformersConfig = Schema.Struct({
 
 const SentenceBertConfig = Schema.Struct({
   max_seq_length: Schema.optional(PositiveInt)
+})
+
+const SentenceTransformersConfig = Schema.Struct({
+  prompts: Schema.optional(Schema.NullOr(Schema.Record(Schema.String, Schema.String)))
 })
 
 const PoolingConfig = Schema.Struct({
@@ -214,6 +222,7 @@ export const load = (dir: string, options?: LoadOptions): Effect.Effect<ModelMan
     const sbert = yield* readConfig(Path.join(path, "sentence_bert_config.json"), SentenceBertConfig)
     const poolingFile = Path.join(path, "1_Pooling", "config.json")
     const poolingConfig = yield* readConfig(poolingFile, PoolingConfig)
+    const stConfig = yield* readConfig(Path.join(path, "config_sentence_transformers.json"), SentenceTransformersConfig)
 
     const candidates: ReadonlyArray<readonly [number | undefined, string]> = [
       [adabatch?.max_length, "adabatch.json max_length"],
@@ -245,6 +254,7 @@ export const load = (dir: string, options?: LoadOptions): Effect.Effect<ModelMan
       maxLengthSource,
       pooling,
       normalize: adabatch?.normalize ?? true,
-      dimension: adabatch?.dimension
+      dimension: adabatch?.dimension,
+      prompts: stConfig?.prompts ?? {}
     }
   })

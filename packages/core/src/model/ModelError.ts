@@ -98,3 +98,18 @@ export class TokenizerWorkerFailed extends Data.TaggedError("TokenizerWorkerFail
     }: ${this.reason}`
   }
 }
+
+/**
+ * The model cannot do what was asked (e.g. token states from a model whose graph only gives pooled
+ * embeddings).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Unsupported extends Data.TaggedError("Unsupported")<{
+  readonly reason: string
+}> {
+  override get message(): string {
+    return this.reason
+  }
+}

@@ -115,6 +115,26 @@ export const splitRows = (output: Float32Array, rows: number, dimension: number)
 }
 
 /**
+ * Splits a `[batch, seq, dim]` output into each input's token vectors: as many as the input has
+ * tokens, the padding left out (views, no copy).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const splitTokens = (
+  out: { readonly output: Float32Array; readonly seq: number; readonly dimension: number },
+  batch: ReadonlyArray<Encoded>
+): Array<Array<Float32Array>> =>
+  batch.map((input, b) => {
+    const rows = new Array<Float32Array>(input.ids.length)
+    for (let t = 0; t < rows.length; t++) {
+      const at = (b * out.seq + t) * out.dimension
+      rows[t] = out.output.subarray(at, at + out.dimension)
+    }
+    return rows
+  })
+
+/**
  * Builds the service in the current scope: reads the directory, starts the workers, and closes
  * them when the scope closes.
  *
@@ -163,7 +183,9 @@ export const make = (
       normalize: manifest.normalize,
       workers,
       intraOpNumThreads,
-      layout: report
+      layout: report,
+      prompts: manifest.prompts,
+      tokenStates: pool.plan.tokenOutput !== undefined
     }
     const inferenceMs = Array.from({ length: workers }, (_, worker) => ModelMetrics.inferenceMsFor(worker))
 
@@ -187,11 +209,22 @@ export const make = (
           (out) => Effect.as(record(out), splitRows(out.output, batch.length, out.dimension))
         )
 
+    const embedTokens = (batch: ReadonlyArray<Encoded>) =>
+      batch.length === 0
+        ? Effect.succeed<Array<Array<Float32Array>>>([])
+        : Effect.flatMap(
+          pool.run(batch, true),
+          (out) => Effect.as(record(out), splitTokens(out, batch))
+        )
+
     const service = EmbeddingModel.of({
       info,
       tokenize: (texts, tokenizeOptions) =>
         ModelTokenizer.tokenize(manifest.tokenizer, manifest.maxLength, texts, tokenizeOptions, tokenizerPool),
+      tokens: (texts, options) => ModelTokenizer.tokens(manifest.tokenizer, texts, options),
+      decode: (ids, skipSpecialTokens) => ModelTokenizer.decode(manifest.tokenizer, ids, skipSpecialTokens),
       embedBatch,
+      embedTokens: info.tokenStates ? embedTokens : undefined,
       ping: pool.ping
     })
     ModelTesting.register(service, pool)

@@ -78,9 +78,11 @@ export interface WorkerPoolOptions {
  * @category models
  */
 export interface BatchOutput {
-  /** `batch * dimension` floats, row-major, in input order. */
+  /** `batch * dimension` floats, row-major, in input order (token states: `batch * seq * dimension`). */
   readonly output: Float32Array
   readonly dimension: number
+  /** The padded sequence length of the batch. */
+  readonly seq: number
   /** Slot index of the worker that ran it. */
   readonly worker: number
   /** Time in `session.run` plus pooling, measured in the worker. */
@@ -100,8 +102,11 @@ export interface WorkerPool {
   readonly plan: WorkerPlan
   readonly dimension: number
   readonly workers: number
-  /** Runs a non-empty batch on the next free worker. */
-  readonly run: (batch: ReadonlyArray<Encoded>) => Effect.Effect<BatchOutput, InferenceFailed>
+  /**
+   * Runs a non-empty batch on the next free worker: its embeddings, or with `tokens` its token
+   * states (`plan.tokenOutput` must exist).
+   */
+  readonly run: (batch: ReadonlyArray<Encoded>, tokens?: boolean) => Effect.Effect<BatchOutput, InferenceFailed>
   /** Succeeds when a live worker answers a ping. */
   readonly ping: Effect.Effect<void, InferenceFailed>
   /**
@@ -197,6 +202,10 @@ export const resolvePlan = (
     tokenTypeIds: names.includes(TOKEN_TYPE_IDS) ? TOKEN_TYPE_IDS : undefined,
     output: output.name,
     outputKind: output === pooled ? "pooled" : "tokens",
+    tokenOutput: tokens !== undefined && tokens.isTensor && tokens.type === "float32" &&
+        (tokens.shape.length === 0 || tokens.shape.length === 3)
+      ? tokens.name
+      : undefined,
     pooling: settings.pooling,
     normalize: settings.normalize,
     probeIds: settings.probeIds
@@ -215,6 +224,7 @@ interface Job {
   readonly id: number
   readonly batch: ReadonlyArray<Encoded>
   readonly deferred: Deferred.Deferred<BatchOutput, InferenceFailed>
+  readonly tokens: boolean
   cancelled: boolean
   packed: InputBuffers.PackedBatch | undefined
 }
@@ -450,7 +460,8 @@ export const make = (options: WorkerPoolOptions): Effect.Effect<WorkerPool, Mode
         ids,
         mask,
         types,
-        fault
+        fault,
+        tokens: job.tokens
       }
       try {
         worker.postMessage(message, types === undefined ? [ids, mask] : [ids, mask, types])
@@ -496,6 +507,7 @@ export const make = (options: WorkerPoolOptions): Effect.Effect<WorkerPool, Mode
           Exit.succeed({
             output: message.output,
             dimension: message.dimension,
+            seq: packed.seq,
             worker: slot.index,
             runMs: message.runMs,
             tokens: packed.tokens,
@@ -621,7 +633,7 @@ export const make = (options: WorkerPoolOptions): Effect.Effect<WorkerPool, Mode
       { concurrency: "unbounded", discard: true }
     )
 
-    const run = (batch: ReadonlyArray<Encoded>): Effect.Effect<BatchOutput, InferenceFailed> =>
+    const run = (batch: ReadonlyArray<Encoded>, tokens = false): Effect.Effect<BatchOutput, InferenceFailed> =>
       Effect.suspend(() => {
         if (closing) return Effect.fail(new InferenceFailed({ reason: "the model was shut down" }))
         if (spawnFailure !== undefined && allDead()) {
@@ -631,6 +643,7 @@ export const make = (options: WorkerPoolOptions): Effect.Effect<WorkerPool, Mode
           id: nextJobId++,
           batch,
           deferred: Deferred.makeUnsafe<BatchOutput, InferenceFailed>(),
+          tokens,
           cancelled: false,
           packed: undefined
         }

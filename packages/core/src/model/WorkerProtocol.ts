@@ -72,6 +72,8 @@ export interface WorkerPlan {
   readonly output: string
   /** `"pooled"`: the output is `[batch, dim]`; `"tokens"`: `[batch, seq, dim]`, pooled in the worker. */
   readonly outputKind: "pooled" | "tokens"
+  /** The token-level output (`[batch, seq, dim]`, read for token states), if the model has one. */
+  readonly tokenOutput: string | undefined
   readonly pooling: "mean" | "cls"
   readonly normalize: boolean
   /** Token ids of the probe batch run once at start-up (one row). */
@@ -120,6 +122,8 @@ export type ToWorker =
     readonly mask: ArrayBuffer
     readonly types: ArrayBuffer | undefined
     readonly fault: RunFault | undefined
+    /** Return the token states (`plan.tokenOutput`, `[batch, seq, dim]`, as computed) instead of embeddings. */
+    readonly tokens: boolean
   }
   | { readonly type: "ping"; readonly id: number }
   | { readonly type: "crash"; readonly mode: "exit" | "throw" }

@@ -13,7 +13,7 @@ import { Tokenizer } from "@huggingface/tokenizers"
 import { bertFindCut, bertSqueeze, builtinFindCut } from "./cutRules.mjs"
 import { shortcutBertNormalizer, shortcutWordPiece } from "./tokenizerFastPaths.mjs"
 
-/** @typedef {import("./ModelTokenizer.js").ModelTokenizer} ModelTokenizer */
+/** @typedef {import("./ModelTokenizer.js").CoreTokenizer} ModelTokenizer */
 /** @typedef {import("./TokenizerProtocol.js").TokenizerSource} TokenizerSource */
 
 /**
@@ -80,6 +80,7 @@ export const describeHuggingFace = (hf, json, config) => {
   return {
     kind: "huggingface",
     encode: (text) => hf.encode(text).ids,
+    specialPrefix: prefixLength,
     specialSuffix,
     padId,
     maxId,
@@ -148,6 +149,7 @@ const hashWords = (text) => {
 export const builtin = {
   kind: "builtin",
   encode: hashWords,
+  specialPrefix: 1,
   specialSuffix: 1,
   padId: 0,
   maxId: BUILTIN_VOCAB - 1,

@@ -19,7 +19,7 @@ import { fromSource } from "./tokenizerCore.mjs"
 /** @typedef {import("./TokenizerProtocol.js").TokenizerWorkerData} TokenizerWorkerData */
 /** @typedef {import("./TokenizerProtocol.js").ToTokenizerWorker} ToTokenizerWorker */
 /** @typedef {import("./TokenizerProtocol.js").FromTokenizerWorker} FromTokenizerWorker */
-/** @typedef {import("./ModelTokenizer.js").ModelTokenizer} ModelTokenizer */
+/** @typedef {import("./ModelTokenizer.js").CoreTokenizer} ModelTokenizer */
 
 const port = parentPort
 if (port === null) throw new Error("tokenizerWorker.mjs must run in a worker thread")

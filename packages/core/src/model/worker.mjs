@@ -152,6 +152,41 @@ const infer = async (session, plan, batch, seq, ids, mask, types) => {
   return { output, dimension }
 }
 
+/**
+ * Runs one batch and returns its token states `[batch, seq, dim]`, as the model computes them (no
+ * pooling, no normalisation).
+ *
+ * @param {InferenceSession} session
+ * @param {WorkerPlan} plan
+ * @param {number} batch
+ * @param {number} seq
+ * @param {BigInt64Array} ids
+ * @param {BigInt64Array} mask
+ * @param {BigInt64Array | undefined} types
+ * @returns {Promise<{ output: Float32Array; dimension: number }>}
+ */
+const inferTokens = async (session, plan, batch, seq, ids, mask, types) => {
+  const name = plan.tokenOutput
+  if (name === undefined) throw new Error("the model has no token-level output")
+  /** @type {Record<string, Tensor>} */
+  const feeds = {
+    [plan.inputIds]: new Tensor("int64", ids, [batch, seq]),
+    [plan.attentionMask]: new Tensor("int64", mask, [batch, seq])
+  }
+  if (plan.tokenTypeIds !== undefined) {
+    feeds[plan.tokenTypeIds] = new Tensor("int64", types ?? new BigInt64Array(batch * seq), [batch, seq])
+  }
+  const value = (await session.run(feeds, [name]))[name]
+  if (value === undefined || value.type !== "float32") throw new Error(`the session returned no float32 ${name}`)
+  const dims = value.dims
+  if (dims.length !== 3 || dims[0] !== batch || dims[1] !== seq) {
+    throw new Error(`output ${name} has shape [${dims.join(", ")}], expected [${batch}, ${seq}, dim]`)
+  }
+  const data = /** @type {Float32Array} */ (value.data)
+  const output = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice()
+  return { output, dimension: /** @type {number} */ (dims[2]) }
+}
+
 /** @type {WorkerData} */
 const data = workerData
 
@@ -187,7 +222,7 @@ const serve = (session) => {
       if (msg.fault === "fail") throw new Error("injected failure (poison input)")
       if (msg.fault === "hang") Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)
       const start = performance.now()
-      const { dimension, output } = await infer(
+      const { dimension, output } = await (msg.tokens ? inferTokens : infer)(
         session,
         plan,
         msg.batch,

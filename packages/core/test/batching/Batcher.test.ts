@@ -352,7 +352,8 @@ describe("Batcher", () => {
   it.effect("submitAll answers once all items are done, in order, sharing batches with others", () =>
     Effect.gen(function*() {
       const { run, seen } = recorder<number>(10)
-      const batcher = yield* Batcher.make({ run }).pipe(Effect.provide(policies({ maxBatchSize: 4 })))
+      // a window of 8: the 6 inputs enter at once (larger requests: largeRequests.test.ts)
+      const batcher = yield* Batcher.make({ run, feedWindow: 8 }).pipe(Effect.provide(policies({ maxBatchSize: 4 })))
       const busy = yield* Effect.forkChild(batcher.submit(0))
       yield* Effect.yieldNow
       const all = yield* Effect.forkChild(batcher.submitAll([1, 2, 3, 4, 5, 6]))

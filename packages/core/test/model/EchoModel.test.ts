@@ -24,7 +24,9 @@ describe("EchoModel", () => {
         pooling: "mean",
         normalize: true,
         workers: 1,
-        intraOpNumThreads: 1
+        intraOpNumThreads: 1,
+        prompts: {},
+        tokenStates: false
       })
       const encoded = yield* model.tokenize(["Hello world", "hello WORLD", "other text", ""], { truncate: false })
       const vectors = yield* model.embedBatch(encoded)

@@ -164,7 +164,11 @@ describe("OnnxModel load errors (at Layer build time)", () => {
         model: { outputs: ["sentence_embedding", "last_hidden_state"], tokenTypes: false },
         files: {
           "adabatch.json": JSON.stringify({ id: "fixture/sentence", max_length: 48, normalize: false }),
-          "1_Pooling/config.json": JSON.stringify({ pooling_mode_cls_token: true, pooling_mode_mean_tokens: false })
+          "1_Pooling/config.json": JSON.stringify({ pooling_mode_cls_token: true, pooling_mode_mean_tokens: false }),
+          "config_sentence_transformers.json": JSON.stringify({
+            prompts: { query: "query: ", passage: "passage: " },
+            default_prompt_name: null
+          })
         }
       })
       const info = yield* Effect.scoped(
@@ -186,7 +190,9 @@ describe("OnnxModel load errors (at Layer build time)", () => {
         pooling: "cls",
         normalize: false,
         workers: 2,
-        intraOpNumThreads: 1
+        intraOpNumThreads: 1,
+        prompts: { query: "query: ", passage: "passage: " },
+        tokenStates: true
       })
     }))
 

@@ -12,7 +12,7 @@
  * ```ts
  * const tokenize = HttpApiEndpoint.post("tokenize", "/tokenize", {
  *   disableCodecs: true,
- *   payload: Requests.TokenizeRequest,
+ *   payload: TeiRequests.TokenizeRequest,
  *   success: Schemas.TokenizeResponse,
  *   error: errors("tei", embedding)
  * }).annotate(OpenApi.Summary, "Tokenize inputs (TEI)").annotate(OpenApi.Transform, acceptUnknownFields)
@@ -30,6 +30,8 @@ import { readFileSync } from "node:fs"
 import type { Family, Kind } from "../ApiError.js"
 import { Feed } from "../dashboard/FeedSchema.js"
 import * as Requests from "../Requests.js"
+import { SimilarityRequest } from "../routes/Similarity.js"
+import * as TeiRequests from "../TeiRequests.js"
 import * as ErrorResponses from "./ErrorResponses.js"
 import * as Schemas from "./Schemas.js"
 
@@ -105,13 +107,96 @@ const make = (options: DocumentOptions) => {
   ): E => options.auth ? endpoint.annotate(OpenApi.Transform, requiresKey) : endpoint
   const plain: ReadonlyArray<Kind> = ["internal"]
 
-  const embed = HttpApiEndpoint.post("embed", "/embed", {
+  const teiEmbedding = [...embedding, ...ErrorResponses.teiKinds]
+
+  const embedAt = (identifier: "embed" | "root" | "invocations", path: "/embed" | "/" | "/invocations") =>
+    HttpApiEndpoint.post(identifier, path, {
+      disableCodecs: true,
+      payload: TeiRequests.EmbedRequest,
+      success: HttpApiSchema.WithHeaders(Schemas.TeiEmbedResponse, Schemas.TimingHeaders),
+      error: errors("tei", teiEmbedding)
+    }).annotate(
+      OpenApi.Summary,
+      path === "/embed" ? "Embed inputs (TEI)" : `Embed inputs (TEI; the same as /embed, at ${path})`
+    )
+      .annotate(
+        OpenApi.Description,
+        "Unit-length vectors unless `normalize: false`; `truncate` cuts long inputs (at the end, or at the start " +
+          "with `truncation_direction: Left`); `prompt_name` puts a prompt of the model before each input; " +
+          "inputs may be token ids."
+      )
+      .annotate(OpenApi.Transform, acceptUnknownFields)
+
+  const embedAll = HttpApiEndpoint.post("embedAll", "/embed_all", {
     disableCodecs: true,
-    payload: Requests.TeiEmbedRequest,
-    success: HttpApiSchema.WithHeaders(Schemas.TeiEmbedResponse, Schemas.TimingHeaders),
-    error: errors("tei", embedding)
-  }).annotate(OpenApi.Summary, "Embed inputs (TEI)")
-    .annotate(OpenApi.Description, "Unit-length vectors unless `normalize: false`; `truncate` cuts long inputs.")
+    payload: TeiRequests.EmbedAllRequest,
+    success: Schemas.EmbedAllResponse,
+    error: errors("tei", [...teiEmbedding, ...ErrorResponses.unsupportedKinds])
+  }).annotate(OpenApi.Summary, "Token-level states of inputs (TEI)")
+    .annotate(OpenApi.Transform, acceptUnknownFields)
+
+  const tokenize = HttpApiEndpoint.post("tokenize", "/tokenize", {
+    disableCodecs: true,
+    payload: TeiRequests.TokenizeRequest,
+    success: Schemas.TokenizeResponse,
+    error: errors("tei", [
+      ...ErrorResponses.commonKinds,
+      ...ErrorResponses.authKinds,
+      ...ErrorResponses.readKinds,
+      "invalid_request",
+      "too_many_inputs",
+      "tokenization_failed",
+      ...ErrorResponses.teiKinds
+    ])
+  }).annotate(OpenApi.Summary, "Tokenize inputs, with offsets (TEI)")
+    .annotate(OpenApi.Transform, acceptUnknownFields)
+
+  const decode = HttpApiEndpoint.post("decode", "/decode", {
+    disableCodecs: true,
+    payload: TeiRequests.DecodeRequest,
+    success: Schemas.DecodeResponse,
+    error: errors("tei", [
+      ...ErrorResponses.commonKinds,
+      ...ErrorResponses.authKinds,
+      ...ErrorResponses.readKinds,
+      "invalid_request",
+      "too_many_inputs",
+      "tokenization_failed",
+      ...ErrorResponses.teiKinds
+    ])
+  }).annotate(OpenApi.Summary, "Decode token ids to text (TEI)")
+    .annotate(OpenApi.Transform, acceptUnknownFields)
+
+  const similarity = HttpApiEndpoint.post("similarity", "/similarity", {
+    disableCodecs: true,
+    payload: SimilarityRequest,
+    success: Schemas.SimilarityResponse,
+    error: errors("tei", teiEmbedding)
+  }).annotate(OpenApi.Summary, "Cosine similarity of a sentence to others (TEI)")
+    .annotate(OpenApi.Transform, acceptUnknownFields)
+
+  const otherModelType = (
+    identifier: "predict" | "rerank" | "embedSparse",
+    path: "/predict" | "/rerank" | "/embed_sparse"
+  ) =>
+    HttpApiEndpoint.post(identifier, path, {
+      disableCodecs: true,
+      error: errors("tei", [
+        ...ErrorResponses.commonKinds,
+        ...ErrorResponses.authKinds,
+        ...ErrorResponses.unsupportedKinds
+      ])
+    }).annotate(OpenApi.Summary, `TEI's ${path} of another model type: 424 Backend from an embedding model`)
+
+  const models = (identifier: "models" | "modelsAlias", path: "/v1/models" | "/models") =>
+    HttpApiEndpoint.get(identifier, path, {
+      disableCodecs: true,
+      success: Schemas.ModelList,
+      error: errors("openai", [...ErrorResponses.commonKinds, ...ErrorResponses.authKinds])
+    }).annotate(
+      OpenApi.Summary,
+      path === "/models" ? "The served model (OpenAI, without /v1)" : "The served model (OpenAI)"
+    )
 
   const embeddings = (identifier: "embeddings" | "embeddingsAlias", path: "/v1/embeddings" | "/embeddings") =>
     HttpApiEndpoint.post(identifier, path, {
@@ -129,6 +214,13 @@ const make = (options: DocumentOptions) => {
     success: Schemas.HealthOk,
     error: errors("tei", [...plain, "unhealthy"], [{ status: 503, body: Schemas.NotServing }])
   }).annotate(OpenApi.Summary, "Liveness: 200 once the model is loaded and a worker answers")
+
+  const healthAt = (identifier: "rootHealth" | "ping", path: "/" | "/ping") =>
+    HttpApiEndpoint.get(identifier, path, {
+      disableCodecs: true,
+      success: Schemas.HealthOk,
+      error: errors("tei", [...plain, "unhealthy"], [{ status: 503, body: Schemas.NotServing }])
+    }).annotate(OpenApi.Summary, `Liveness, as /health (TEI serves it at ${path})`)
 
   const ready = HttpApiEndpoint.get("ready", "/ready", {
     disableCodecs: true,
@@ -179,13 +271,33 @@ const make = (options: DocumentOptions) => {
     error: errors("tei", [...plain, "invalid_request"])
   }).annotate(OpenApi.Summary, "The dashboard's samples, one per second")
 
-  const tei = HttpApiGroup.make("TEI").add(keyed(embed.annotate(OpenApi.Transform, acceptUnknownFields)))
+  const tei = HttpApiGroup.make("TEI").add(
+    keyed(embedAt("embed", "/embed")),
+    keyed(embedAt("root", "/")),
+    keyed(embedAt("invocations", "/invocations")),
+    keyed(embedAll),
+    keyed(tokenize),
+    keyed(decode),
+    keyed(similarity),
+    keyed(otherModelType("predict", "/predict")),
+    keyed(otherModelType("rerank", "/rerank")),
+    keyed(otherModelType("embedSparse", "/embed_sparse"))
+  )
     .annotate(OpenApi.Description, "Hugging Face text-embeddings-inference routes")
   const openai = HttpApiGroup.make("OpenAI").add(
     keyed(embeddings("embeddings", "/v1/embeddings").annotate(OpenApi.Transform, acceptUnknownFields)),
-    keyed(embeddings("embeddingsAlias", "/embeddings").annotate(OpenApi.Transform, acceptUnknownFields))
+    keyed(embeddings("embeddingsAlias", "/embeddings").annotate(OpenApi.Transform, acceptUnknownFields)),
+    keyed(models("models", "/v1/models")),
+    keyed(models("modelsAlias", "/models"))
   ).annotate(OpenApi.Description, "OpenAI-compatible routes; errors in OpenAI's shape")
-  const operations = HttpApiGroup.make("Operations").add(health, ready, keyed(info), metrics)
+  const operations = HttpApiGroup.make("Operations").add(
+    health,
+    healthAt("rootHealth", "/"),
+    healthAt("ping", "/ping"),
+    ready,
+    keyed(info),
+    metrics
+  )
     .annotate(OpenApi.Description, "Probes and metrics (no API key needed, except /info)")
   const documentation = HttpApiGroup.make("Documentation").add(
     openapi("openapi", "/openapi.json"),

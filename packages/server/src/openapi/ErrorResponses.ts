@@ -55,6 +55,7 @@ export const authKinds: ReadonlyArray<Kind> = ["unauthorized"]
  */
 export const embeddingKinds: ReadonlyArray<Kind> = [
   "invalid_json",
+  "body_timeout",
   "invalid_request",
   "payload_too_large",
   "too_many_inputs",
@@ -66,6 +67,36 @@ export const embeddingKinds: ReadonlyArray<Kind> = [
   "deadline_exceeded",
   "inference_failed"
 ]
+
+/**
+ * The kinds of reading a request body, before it is decoded.
+ *
+ * @since 0.1.0
+ * @category kinds
+ */
+export const readKinds: ReadonlyArray<Kind> = [
+  "invalid_json",
+  "body_timeout",
+  "payload_too_large",
+  "unsupported_media_type"
+]
+
+/**
+ * The kinds only TEI routes answer with: no inputs, or an empty one (`Empty`).
+ *
+ * @since 0.1.0
+ * @category kinds
+ */
+export const teiKinds: ReadonlyArray<Kind> = ["empty_input"]
+
+/**
+ * The kinds of a route the loaded model cannot serve (`/embed_all` without token states, TEI's
+ * routes of other model types): 424 `Backend`.
+ *
+ * @since 0.1.0
+ * @category kinds
+ */
+export const unsupportedKinds: ReadonlyArray<Kind> = ["unsupported"]
 
 /**
  * A non-2xx answer that is not an `ApiError` (e.g. `/ready`'s 503 `{"status": "saturated"}`).
@@ -95,9 +126,11 @@ export const responses = (
   const byStatus = new Map<number, Array<(typeof catalogue)[number]>>()
   for (const entry of catalogue) {
     if (!wanted.has(entry.kind)) continue
-    const list = byStatus.get(entry.status) ?? []
+    // TEI routes answer some kinds with TEI's status for their type (`ApiError`'s `teiStatus`)
+    const status = family === "tei" ? entry.teiStatus ?? entry.status : entry.status
+    const list = byStatus.get(status) ?? []
     list.push(entry)
-    byStatus.set(entry.status, list)
+    byStatus.set(status, list)
   }
   const statuses = new Set([...byStatus.keys(), ...others.map((o) => o.status)])
   return [...statuses].sort((a, b) => a - b).map((status) => {

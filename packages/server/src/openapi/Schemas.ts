@@ -3,8 +3,8 @@
  * `Api.ts` write (by hand, for speed) for the OpenAPI document; a test validates real responses
  * against the document, so a handler that drifts from its Schema fails it.
  *
- * The request bodies are `Requests.TeiEmbedRequest` and `Requests.OpenAIEmbeddingRequest`, the
- * Schemas the server decodes with.
+ * The request bodies are the Schemas the server decodes with: `TeiRequests.ts` (TEI routes),
+ * `routes/Similarity.ts` and `Requests.OpenAIEmbeddingRequest`.
  *
  * @since 0.1.0
  */
@@ -44,6 +44,88 @@ export const OpenAIEmbeddingResponse = Schema.Struct({
   model: Schema.String,
   usage: Schema.Struct({ prompt_tokens: Count, total_tokens: Count })
 }).annotate({ identifier: "OpenAIEmbeddingResponse" })
+
+/**
+ * `POST /embed_all`: per input, one vector per token.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const EmbedAllResponse = Schema.Array(Schema.Array(Vector)).annotate({
+  identifier: "EmbedAllResponse",
+  description: "Per input, in input order, one vector per token (special tokens included)"
+})
+
+/**
+ * One token of `/tokenize`'s answer.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const SimpleToken = Schema.Struct({
+  id: Count,
+  text: Schema.String,
+  special: Schema.Boolean,
+  start: Schema.NullOr(Count).annotate({ description: "UTF-8 byte offset into the input; null for special tokens" }),
+  stop: Schema.NullOr(Count).annotate({ description: "UTF-8 byte offset into the input; null for special tokens" })
+}).annotate({ identifier: "SimpleToken" })
+
+/**
+ * `POST /tokenize`: per input, its tokens.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TokenizeResponse = Schema.Array(Schema.Array(SimpleToken)).annotate({
+  identifier: "TokenizeResponse",
+  description: "Per input, in input order, its tokens"
+})
+
+/**
+ * `POST /decode`: one text per list of ids.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const DecodeResponse = Schema.Array(Schema.String).annotate({
+  identifier: "DecodeResponse",
+  description: "One text per list of token ids, in order"
+})
+
+/**
+ * `POST /similarity`: the cosine similarity of the source sentence to each sentence.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const SimilarityResponse = Schema.Array(Schema.Finite).annotate({
+  identifier: "SimilarityResponse",
+  description: "The cosine similarity of `source_sentence` to each of `sentences`, in order"
+})
+
+/**
+ * An OpenAI model object.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Model = Schema.Struct({
+  id: Schema.String,
+  object: Schema.Literal("model"),
+  created: Count,
+  owned_by: Schema.String
+}).annotate({ identifier: "Model" })
+
+/**
+ * `GET /v1/models`: the served model.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ModelList = Schema.Struct({
+  object: Schema.Literal("list"),
+  data: Schema.Array(Model)
+}).annotate({ identifier: "ModelList" })
 
 const millis = (description: string) => Schema.String.annotate({ description: `${description}, whole ms` })
 
@@ -121,6 +203,18 @@ export const BatcherSnapshot = Schema.Struct({
  */
 export const Info = Schema.Struct({
   model_id: Schema.String,
+  model_sha: Schema.Null,
+  model_dtype: Schema.String,
+  served_model_name: Schema.String,
+  model_type: Schema.Struct({ embedding: Schema.Struct({ pooling: Schema.Literals(["mean", "cls"]) }) }),
+  version: Schema.String,
+  sha: Schema.Null,
+  docker_label: Schema.Null,
+  tokenization_workers: Count,
+  prompts: Schema.Record(Schema.String, Schema.String),
+  default_prompt_name: Schema.NullOr(Schema.String),
+  default_prompt: Schema.NullOr(Schema.String),
+  token_states: Schema.Boolean,
   model_kind: Schema.Literals(["onnx", "echo"]),
   model_path: Schema.NullOr(Schema.String),
   dimension: Count,
@@ -129,9 +223,9 @@ export const Info = Schema.Struct({
   normalized: Schema.Boolean,
   workers: Count,
   intra_op_threads: Count,
-  /** How workers x threads was decided (`null` for a model without workers). */
-  layout: Schema.NullOr(Schema.Record(Schema.String, Schema.Unknown)),
-  tokenization_workers: Count,
+  layout: Schema.NullOr(Schema.Record(Schema.String, Schema.Unknown)).annotate({
+    description: "How workers x threads was decided (ONNX models): the candidates measured, what was ruled out, why"
+  }),
   max_batch_requests: Count,
   max_batch_tokens: Count,
   max_client_batch_size: Count,
@@ -152,6 +246,7 @@ export const Info = Schema.Struct({
       wait_policy: Schema.Literals(["adaptive", "fixed", "none"]),
       max_wait_ms: Schema.Finite,
       queue_capacity: Count,
+      feed_window: Schema.NullOr(Count),
       overflow: Schema.Literals(["reject", "backpressure"]),
       shed_late: Schema.Boolean,
       queue_dynamic: Schema.NullOr(Schema.Struct({ floor: Count, ceiling: Count })),
