@@ -31,6 +31,8 @@ export * as ModelError from "./model/ModelError.js"
 /** @since 0.1.0 */
 export * as Embedder from "./Embedder.js"
 /** @since 0.1.0 */
+export * as EngineLayers from "./EngineLayers.js"
+/** @since 0.1.0 */
 export * as TokenStates from "./TokenStates.js"
 /** @since 0.1.0 */
 export * as TokenOffsets from "./model/TokenOffsets.js"
