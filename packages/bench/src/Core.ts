@@ -10,6 +10,7 @@ import {
   BuiltinModel,
   Embedder,
   EmbeddingModel,
+  EngineLayers,
   LayoutChoice,
   ModelError,
   ModelSource,
@@ -17,7 +18,7 @@ import {
   WaitPolicy,
   type WorkerLayout
 } from "@adabatch/core"
-import { Engine, ServerConfig } from "@adabatch/server"
+import { ServerConfig } from "@adabatch/server"
 import { Context, Effect, Layer, type Scope } from "effect"
 
 export {
@@ -28,7 +29,7 @@ export {
   /** @since 0.1.0 */
   BatchSizePolicy,
   /** @since 0.1.0 */
-  Engine,
+  EngineLayers,
   /** @since 0.1.0 */
   LayoutChoice,
   /** @since 0.1.0 */
@@ -131,6 +132,6 @@ export const embedderFor = (
 ): Effect.Effect<EmbedderService, ModelLoadError, Scope.Scope> =>
   Layer.build(
     model === undefined
-      ? Engine.layer(config)
-      : Engine.layer(config, Layer.succeed(EmbeddingModel.EmbeddingModel, model))
+      ? EngineLayers.layer(config)
+        : EngineLayers.layer(config, Layer.succeed(EmbeddingModel.EmbeddingModel, model))
   ).pipe(Effect.map((context) => Context.get(context, Embedder.Embedder)))

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `adabatch-server` command: reads the configuration from the environment and the flags
- * (`--help` lists them), serves until SIGTERM/SIGINT, then drains and exits 0.
+ * (`--help` lists them; the command line is `effect/cli`'s, see `config/Cli.ts`), serves until SIGTERM/SIGINT, then drains and exits 0.
  *
  * Exit codes: 0 after a clean shutdown, 1 when start-up fails (model load error, port in use),
  * 2 for an invalid configuration value.
@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import { Cause, Effect, Exit, Layer, Result } from "effect"
-import * as ServerConfig from "./ServerConfig.js"
+import * as ServerConfig from "./config/index.js"
 
 const program = "adabatch-server"
 

@@ -1,4 +1,5 @@
-import { Engine, ServerConfig } from "@adabatch/server"
+import { EngineLayers } from "@adabatch/core"
+import { ServerConfig } from "@adabatch/server"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Redacted, Result } from "effect"
 
@@ -114,21 +115,21 @@ describe("ServerConfig", () => {
     expect(config.workers).toBeUndefined()
     expect(config.threads).toBeUndefined()
     // both auto: the model calibrates its layout; --recalibrate forces a new calibration
-    expect(Engine.modelOptions(config)).toMatchObject({
+    expect(EngineLayers.modelOptions(config)).toMatchObject({
       workers: "auto",
       intraOpNumThreads: "auto",
       recalibrate: false
     })
-    expect(Engine.modelOptions(serve({}, ["--recalibrate"])).recalibrate).toBe(true)
-    expect(Engine.modelOptions(serve({ ADABATCH_WORKERS: "3" })).workers).toBe(3)
+    expect(EngineLayers.modelOptions(serve({}, ["--recalibrate"])).recalibrate).toBe(true)
+    expect(EngineLayers.modelOptions(serve({ ADABATCH_WORKERS: "3" })).workers).toBe(3)
   })
 
   it("gives batches the request timeout + 1 s as their run timeout unless one is set", () => {
-    expect(Engine.runTimeoutMs(serve({ ADABATCH_REQUEST_TIMEOUT_MS: "1500" }))).toBe(2500)
-    expect(Engine.runTimeoutMs(serve({ ADABATCH_RUN_TIMEOUT_MS: "auto" }))).toBe(31_000)
+    expect(EngineLayers.runTimeoutMs(serve({ ADABATCH_REQUEST_TIMEOUT_MS: "1500" }))).toBe(2500)
+    expect(EngineLayers.runTimeoutMs(serve({ ADABATCH_RUN_TIMEOUT_MS: "auto" }))).toBe(31_000)
     const config = serve({ ADABATCH_REQUEST_TIMEOUT_MS: "1500" }, ["--run-timeout-ms", "9000"])
-    expect(Engine.runTimeoutMs(config)).toBe(9000)
-    expect(Engine.modelOptions(config).runTimeout).toEqual(Duration.millis(9000))
+    expect(EngineLayers.runTimeoutMs(config)).toBe(9000)
+    expect(EngineLayers.modelOptions(config).runTimeout).toEqual(Duration.millis(9000))
     expect(failure({ ADABATCH_RUN_TIMEOUT_MS: "0" }).message).toContain("ADABATCH_RUN_TIMEOUT_MS")
   })
 
@@ -173,6 +174,25 @@ describe("ServerConfig", () => {
     })
   })
 
+  it("names an invalid flag before an invalid variable, whatever their order in the settings", () => {
+    // --overflow comes after ADABATCH_MAX_BATCH_SIZE in the settings: the flag is still named
+    const e = failure({ ADABATCH_MAX_BATCH_SIZE: "abc" }, ["--overflow=drop"])
+    expect(e.source).toBe("flag --overflow")
+    expect(failure({ ADABATCH_MAX_BATCH_SIZE: "abc", ADABATCH_OVERFLOW: "drop" }).source).toBe(
+      "environment variable ADABATCH_MAX_BATCH_SIZE"
+    )
+  })
+
+  it("reads boolean flags bare, negated, with = or with a separate value", () => {
+    expect(serve({ ADABATCH_SHED_LATE: "on" }, ["--no-shed-late"]).shedLate).toBe(false)
+    expect(serve({ ADABATCH_SHED_LATE: "off" }, ["--shed-late"]).shedLate).toBe(true)
+    expect(serve({}, ["--shed-late=off"]).shedLate).toBe(false)
+    expect(serve({}, ["--shed-late", "false", "--port", "1"])).toMatchObject({ shedLate: false, port: 1 })
+    expect(failure({}, ["--shed-late=maybe"]).message).toBe(
+      "invalid value \"maybe\" for flag --shed-late: expected true or false (also 1/0, yes/no, on/off)"
+    )
+  })
+
   it("never echoes an API key in an error", () => {
     expect(failure({ ADABATCH_API_KEY: "x" }, ["--api-key="]).message).not.toContain("x\"")
   })
@@ -189,9 +209,13 @@ describe("ServerConfig", () => {
     expect(ServerConfig.parse({}, ["--version"])).toEqual(Result.succeed({ _tag: "Version" }))
     const help = ServerConfig.help()
     for (const s of ServerConfig.settings) {
-      expect(help).toContain(s.env)
-      expect(help).toContain(s.flag)
+      expect(help).toContain(`[${s.env}]`)
+      expect(help).toContain(s.boolean ? s.flag : `${s.flag} ${s.placeholder}`)
+      expect(help).toContain(`Default: ${s.shownDefault}.`)
     }
+    expect(help).toContain("--help, -h")
+    expect(help).toContain("--version, -v")
+    expect(help).toContain("exit code 2")
   })
 
   it("reads the echo model's dimension from ADABATCH_ECHO_DIMENSION and --echo-dimension (auto: unset)", () => {

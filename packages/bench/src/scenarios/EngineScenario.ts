@@ -80,7 +80,7 @@ export const run = (env: Env): Effect.Effect<EngineResult, Core.ModelLoadError> 
     )
     const defaults = Core.ServerConfig.make({})
     const engineDefault = yield* Core.Batcher.make({ run: noop }).pipe(
-      Effect.provide(Core.Engine.policiesLayer(defaults))
+      Effect.provide(Core.EngineLayers.policiesLayer(defaults))
     )
     const echoModel = yield* Core.modelFor({ model: "echo" })
     const echo = yield* Core.embedderFor(Core.ServerConfig.make({ model: "echo" }), echoModel)

@@ -40,25 +40,29 @@ const description = [
   "(TEI-compatible), POST /v1/embeddings and GET /v1/models (OpenAI-compatible), GET /health, /ready, /info,",
   "/metrics. Every flag can also be set by the environment variable in brackets; flags win.",
   "An invalid value stops start-up with exit code 2."
-].join("\n")
+].join("\n  ")
 
 /** Where a setting's text came from. */
 interface Raw {
   readonly source: string
+  readonly fromFlag: boolean
   readonly text: string
 }
 
+/**
+ * Reads a setting's text. An invalid flag fails the parse at once; an invalid variable becomes the
+ * setting's value as a `ConfigError`, reported once every flag has been read, so that an invalid
+ * flag is named first (as it would be even if the variable were valid).
+ */
 const read = (setting: Setting) => (raw: Raw): Effect.Effect<unknown, CliError.UserError> => {
   const result = setting.parse(raw.text)
-  return Result.isSuccess(result) ? Effect.succeed(result.success) : Effect.fail(
-    new CliError.UserError({
-      cause: new ConfigError({
-        source: raw.source,
-        value: setting.key === "apiKey" ? "<redacted>" : raw.text,
-        expected: result.failure
-      })
-    })
-  )
+  if (Result.isSuccess(result)) return Effect.succeed(result.success)
+  const error = new ConfigError({
+    source: raw.source,
+    value: setting.key === "apiKey" ? "<redacted>" : raw.text,
+    expected: result.failure
+  })
+  return raw.fromFlag ? Effect.fail(new CliError.UserError({ cause: error })) : Effect.succeed(error)
 }
 
 /** The flag of one setting, its variable as fallback: `Some(value)` when either is set. */
@@ -69,9 +73,11 @@ const toFlag = (setting: Setting): Flag.Flag<Option.Option<unknown>> => {
     : Flag.String(name).pipe(Flag.withMetavar(setting.placeholder))
   return text.pipe(
     Flag.withDescription(`[${setting.env}] ${setting.description} Default: ${setting.shownDefault}.`),
-    Flag.map((text): Raw => ({ source: `flag ${setting.flag}`, text })),
+    Flag.map((text): Raw => ({ source: `flag ${setting.flag}`, fromFlag: true, text })),
     Flag.withFallbackConfig(
-      Config.String(setting.env).pipe(Config.map((text): Raw => ({ source: `environment variable ${setting.env}`, text })))
+      Config.String(setting.env).pipe(
+        Config.map((text): Raw => ({ source: `environment variable ${setting.env}`, fromFlag: false, text }))
+      )
     ),
     Flag.mapEffect(read(setting)),
     Flag.optional
@@ -92,7 +98,11 @@ const makeCommand = (program: string, outcome: Outcome) =>
   CliCommand.make(program, flags, (values) =>
     Effect.suspend(() => {
       const set: Record<string, unknown> = {}
-      for (const [key, value] of Object.entries(values)) if (Option.isSome(value)) set[key] = value.value
+      for (const [key, value] of Object.entries(values)) {
+        if (Option.isNone(value)) continue
+        if (value.value instanceof ConfigError) return Effect.fail(value.value)
+        set[key] = value.value
+      }
       const config = finish(set)
       if (Result.isFailure(config)) return Effect.fail(config.failure)
       outcome.command = { _tag: "Serve", config: config.success }
