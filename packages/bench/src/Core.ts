@@ -133,5 +133,5 @@ export const embedderFor = (
   Layer.build(
     model === undefined
       ? EngineLayers.layer(config)
-        : EngineLayers.layer(config, Layer.succeed(EmbeddingModel.EmbeddingModel, model))
+      : EngineLayers.layer(config, Layer.succeed(EmbeddingModel.EmbeddingModel, model))
   ).pipe(Effect.map((context) => Context.get(context, Embedder.Embedder)))

@@ -113,8 +113,7 @@ export const modelOptions = (settings: EngineSettings): ModelSource.ModelSourceO
  */
 export const modelLayer = (
   settings: EngineSettings
-): Layer.Layer<EmbeddingModel.EmbeddingModel, ModelError.ModelLoadError> =>
-  ModelSource.layer(modelOptions(settings))
+): Layer.Layer<EmbeddingModel.EmbeddingModel, ModelError.ModelLoadError> => ModelSource.layer(modelOptions(settings))
 
 const batchSizeLayer = (settings: EngineSettings): Layer.Layer<BatchSizePolicy.BatchSizePolicy> =>
   settings.batchPolicy === "adaptive"

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `adabatch-server` command: reads the configuration from the environment and the flags
- * (`--help` lists them; the command line is `effect/cli`'s, see `config/Cli.ts`), serves until SIGTERM/SIGINT, then drains and exits 0.
+ * (`--help` lists them; the command line is `effect/cli`'s, see `config/Cli.ts`), serves until
+ * SIGTERM/SIGINT, then drains and exits 0.
  *
  * Exit codes: 0 after a clean shutdown, 1 when start-up fails (model load error, port in use),
  * 2 for an invalid configuration value.

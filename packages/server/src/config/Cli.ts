@@ -12,7 +12,20 @@
  *
  * @since 0.1.0
  */
-import { Cause, Config, ConfigProvider, Effect, Exit, FileSystem, Layer, Option, Path, Result, Stdio, Terminal } from "effect"
+import {
+  Cause,
+  Config,
+  ConfigProvider,
+  Effect,
+  Exit,
+  FileSystem,
+  Layer,
+  Option,
+  Path,
+  Result,
+  Stdio,
+  Terminal
+} from "effect"
 import { CliConfig, CliError, CliOutput, Command as CliCommand, Flag, GlobalFlag, HelpDoc } from "effect/cli"
 import { ChildProcessSpawner } from "effect/process"
 import { ConfigError, finish, type ServerConfig } from "./ServerConfig.js"

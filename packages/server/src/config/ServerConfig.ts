@@ -253,4 +253,3 @@ export const make = (overrides: Partial<ServerConfig> = {}): ServerConfig => {
   if (Result.isFailure(result)) throw result.failure
   return result.success
 }
-

@@ -9,7 +9,17 @@
  */
 import { Redacted, Result } from "effect"
 import { defaults, type ServerConfig } from "./ServerConfig.js"
-import { boolean, byteSize, int, nonEmpty, oneOf, optionalInt, optionalSize, queueDynamic, type Reader } from "./Values.js"
+import {
+  boolean,
+  byteSize,
+  int,
+  nonEmpty,
+  oneOf,
+  optionalInt,
+  optionalSize,
+  queueDynamic,
+  type Reader
+} from "./Values.js"
 
 /**
  * One setting: its variable, its flag, how its text is read, and its help line.
@@ -35,7 +45,6 @@ export interface Setting {
   /** Reads the setting's text (from its flag or its variable). */
   readonly parse: Reader<unknown>
 }
-
 
 const setting = (
   key: keyof ServerConfig,
