@@ -2,6 +2,7 @@ import { EngineLayers } from "@adabatch/core"
 import { ServerConfig } from "@adabatch/server"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Redacted, Result } from "effect"
+import { readFileSync } from "node:fs"
 
 const serve = (env: Record<string, string>, argv: ReadonlyArray<string> = []): ServerConfig.ServerConfig => {
   const result = ServerConfig.parse(env, argv)
@@ -216,6 +217,13 @@ describe("ServerConfig", () => {
     expect(help).toContain("--help, -h")
     expect(help).toContain("--version, -v")
     expect(help).toContain("exit code 2")
+  })
+
+  it("both READMEs' configuration tables list every setting's variable and flag", () => {
+    for (const path of ["../../../README.md", "../README.md"]) {
+      const readme = readFileSync(new URL(path, import.meta.url), "utf8")
+      for (const s of ServerConfig.settings) expect(readme, path).toContain(`| \`${s.env}\` | \`${s.flag}\` |`)
+    }
   })
 
   it("reads the echo model's dimension from ADABATCH_ECHO_DIMENSION and --echo-dimension (auto: unset)", () => {
