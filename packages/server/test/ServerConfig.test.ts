@@ -194,6 +194,16 @@ describe("ServerConfig", () => {
     )
   })
 
+  it("lets the last of a repeated flag win, after checking each", () => {
+    expect(serve({}, ["--host", "127.0.0.1", "--port", "0", "--port", "9100", "--host=0.0.0.0"])).toMatchObject({
+      host: "0.0.0.0",
+      port: 9100
+    })
+    expect(failure({}, ["--port", "x", "--port", "1"]).message).toBe(
+      "invalid value \"x\" for flag --port: expected an integer from 0 to 65535"
+    )
+  })
+
   it("never echoes an API key in an error", () => {
     expect(failure({ ADABATCH_API_KEY: "x" }, ["--api-key="]).message).not.toContain("x\"")
   })

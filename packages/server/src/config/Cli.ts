@@ -55,44 +55,51 @@ const description = [
   "An invalid value stops start-up with exit code 2."
 ].join("\n  ")
 
-/** Where a setting's text came from. */
-interface Raw {
-  readonly source: string
-  readonly fromFlag: boolean
-  readonly text: string
+const invalid = (setting: Setting, source: string, text: string, expected: string): ConfigError =>
+  new ConfigError({ source, value: setting.key === "apiKey" ? "<redacted>" : text, expected })
+
+/**
+ * Reads every occurrence of a setting's flag, the last one winning (a command line may repeat a
+ * flag to override an earlier one); no occurrence is `MissingOption`, for the variable to answer.
+ */
+const readFlag = (setting: Setting) => (texts: ReadonlyArray<string>): Effect.Effect<unknown, CliError.CliError> => {
+  if (texts.length === 0) return Effect.fail(new CliError.MissingOption({ option: setting.flag.slice(2) }))
+  let value: unknown
+  for (const text of texts) {
+    const result = setting.parse(text)
+    if (Result.isFailure(result)) {
+      return Effect.fail(
+        new CliError.UserError({ cause: invalid(setting, `flag ${setting.flag}`, text, result.failure) })
+      )
+    }
+    value = result.success
+  }
+  return Effect.succeed(value)
 }
 
 /**
- * Reads a setting's text. An invalid flag fails the parse at once; an invalid variable becomes the
- * setting's value as a `ConfigError`, reported once every flag has been read, so that an invalid
- * flag is named first (as it would be even if the variable were valid).
+ * Reads a setting's variable. An invalid value becomes the setting's value as a `ConfigError`,
+ * reported once every flag has been read, so that an invalid flag is named first (as it would be
+ * even if the variable were valid).
  */
-const read = (setting: Setting) => (raw: Raw): Effect.Effect<unknown, CliError.UserError> => {
-  const result = setting.parse(raw.text)
-  if (Result.isSuccess(result)) return Effect.succeed(result.success)
-  const error = new ConfigError({
-    source: raw.source,
-    value: setting.key === "apiKey" ? "<redacted>" : raw.text,
-    expected: result.failure
-  })
-  return raw.fromFlag ? Effect.fail(new CliError.UserError({ cause: error })) : Effect.succeed(error)
-}
+const readVariable = (setting: Setting): Config.Config<unknown> =>
+  Config.String(setting.env).pipe(Config.map((text) => {
+    const result = setting.parse(text)
+    return Result.isSuccess(result)
+      ? result.success
+      : invalid(setting, `environment variable ${setting.env}`, text, result.failure)
+  }))
 
 /** The flag of one setting, its variable as fallback: `Some(value)` when either is set. */
 const toFlag = (setting: Setting): Flag.Flag<Option.Option<unknown>> => {
-  const name = setting.flag.slice(2)
   const text: Flag.Flag<string> = setting.boolean
-    ? Flag.Boolean(name).pipe(Flag.map(String))
-    : Flag.String(name).pipe(Flag.withMetavar(setting.placeholder))
+    ? Flag.Boolean(setting.flag.slice(2)).pipe(Flag.map(String))
+    : Flag.String(setting.flag.slice(2)).pipe(Flag.withMetavar(setting.placeholder))
   return text.pipe(
     Flag.withDescription(`[${setting.env}] ${setting.description} Default: ${setting.shownDefault}.`),
-    Flag.map((text): Raw => ({ source: `flag ${setting.flag}`, fromFlag: true, text })),
-    Flag.withFallbackConfig(
-      Config.String(setting.env).pipe(
-        Config.map((text): Raw => ({ source: `environment variable ${setting.env}`, fromFlag: false, text }))
-      )
-    ),
-    Flag.mapEffect(read(setting)),
+    Flag.atLeast(0),
+    Flag.mapEffect(readFlag(setting)),
+    Flag.withFallbackConfig(readVariable(setting)),
     Flag.optional
   )
 }
