@@ -26,7 +26,7 @@ import {
   Stdio,
   Terminal
 } from "effect"
-import { CliConfig, CliError, CliOutput, Command as CliCommand, Flag, GlobalFlag, HelpDoc } from "effect/cli"
+import { CliConfig, CliError, CliOutput, Command as CliCommand, Flag, GlobalFlag, type HelpDoc } from "effect/cli"
 import { ChildProcessSpawner } from "effect/process"
 import { ConfigError, finish, type ServerConfig } from "./ServerConfig.js"
 import { type Setting, settings } from "./Settings.js"
