@@ -223,6 +223,7 @@ describe("ServerConfig", () => {
       expect(help).toContain(`[${s.env}]`)
       expect(help).toContain(s.boolean ? s.flag : `${s.flag} ${s.placeholder}`)
       expect(help).toContain(`Default: ${s.shownDefault}.`)
+      if (s.boolean) expect(help).toContain(`--no-${s.flag.slice(2)}`)
     }
     expect(help).toContain("--help, -h")
     expect(help).toContain("--version, -v")

@@ -96,7 +96,10 @@ const toFlag = (setting: Setting): Flag.Flag<Option.Option<unknown>> => {
     ? Flag.Boolean(setting.flag.slice(2)).pipe(Flag.map(String))
     : Flag.String(setting.flag.slice(2)).pipe(Flag.withMetavar(setting.placeholder))
   return text.pipe(
-    Flag.withDescription(`[${setting.env}] ${setting.description} Default: ${setting.shownDefault}.`),
+    Flag.withDescription(
+      `[${setting.env}] ${setting.description} Default: ${setting.shownDefault}.` +
+        (setting.boolean ? ` Also ${setting.flag}=<bool> and --no-${setting.flag.slice(2)}.` : "")
+    ),
     Flag.atLeast(0),
     Flag.mapEffect(readFlag(setting)),
     Flag.withFallbackConfig(readVariable(setting)),
