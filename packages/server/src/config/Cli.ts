@@ -167,7 +167,8 @@ const cliEnvironment = Layer.mergeAll(
   CliConfig.layer({ builtIns: [GlobalFlag.Help, GlobalFlag.Version] })
 )
 
-const missingValue = (error: CliError.InvalidValue): ConfigError => {
+/** A flag `effect/cli` could not read: a missing value, or a boolean it does not accept. */
+const invalidFlagValue = (error: CliError.InvalidValue): ConfigError => {
   const setting = settings.find((s) => s.flag === `--${error.option}`)
   return error.value === "" && setting !== undefined
     ? new ConfigError({
@@ -206,7 +207,7 @@ const toConfigError = (error: CliError.CliError): ConfigError => {
         expected: "flags start with --"
       })
     case "InvalidValue":
-      return missingValue(error)
+      return invalidFlagValue(error)
     default:
       return new ConfigError({ source: "command line", value: undefined, expected: error.message })
   }
