@@ -11,12 +11,12 @@
  */
 import { type Duration, Effect, Layer, type Scope } from "effect"
 import { ensureBuiltinModel } from "./builtin/index.js"
-import * as EchoModel from "./EchoModel.js"
+import * as EchoModel from "./echo/EchoModel.js"
 import { EmbeddingModel } from "./EmbeddingModel.js"
 import type { ModelLoadError } from "./ModelError.js"
-import * as OnnxModel from "./OnnxModel.js"
-import type { FaultInjection } from "./WorkerPool.js"
-import type { Spinning } from "./WorkerProtocol.js"
+import * as OnnxModel from "./onnx/OnnxModel.js"
+import type { FaultInjection } from "./onnx/WorkerPool.js"
+import type { Spinning } from "./onnx/WorkerProtocol.js"
 
 /**
  * @since 0.1.0

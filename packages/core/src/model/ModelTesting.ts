@@ -9,9 +9,9 @@
  */
 import { Effect } from "effect"
 import type { EmbeddingModel } from "./EmbeddingModel.js"
-import type { InputBufferStats } from "./InputBuffers.js"
-import type { TokenizerPool } from "./TokenizerPool.js"
-import type { WorkerPool } from "./WorkerPool.js"
+import type { InputBufferStats } from "./onnx/InputBuffers.js"
+import type { TokenizerPool } from "./tokenizer/TokenizerPool.js"
+import type { WorkerPool } from "./onnx/WorkerPool.js"
 
 const pools = new WeakMap<EmbeddingModel["Service"], WorkerPool>()
 const tokenizerPools = new WeakMap<EmbeddingModel["Service"], TokenizerPool>()

@@ -1,6 +1,6 @@
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Metric } from "effect"
-import * as EchoModel from "../../src/model/EchoModel.js"
+import * as EchoModel from "../../src/model/echo/EchoModel.js"
 import { InferenceFailed, ModelLoadError } from "../../src/model/ModelError.js"
 import * as ModelMetrics from "../../src/model/ModelMetrics.js"
 import * as ModelTesting from "../../src/model/ModelTesting.js"

@@ -9,7 +9,7 @@ import { EmbeddingModel, type Encoded } from "../../src/model/EmbeddingModel.js"
 import * as ModelMetrics from "../../src/model/ModelMetrics.js"
 import * as ModelSource from "../../src/model/ModelSource.js"
 import * as ModelTesting from "../../src/model/ModelTesting.js"
-import * as OnnxModel from "../../src/model/OnnxModel.js"
+import * as OnnxModel from "../../src/model/onnx/OnnxModel.js"
 import { makeTempRoot, text, vocabulary } from "./fixtures.js"
 
 const temp = makeTempRoot()

@@ -14,8 +14,8 @@
 import { Deferred, Effect, Exit, FiberSet, Metric, Result, type Scope } from "effect"
 import { availableParallelism } from "node:os"
 import { Worker } from "node:worker_threads"
-import { ModelLoadError, TokenizerWorkerFailed } from "./ModelError.js"
-import * as ModelMetrics from "./ModelMetrics.js"
+import { ModelLoadError, TokenizerWorkerFailed } from "../ModelError.js"
+import * as ModelMetrics from "../ModelMetrics.js"
 import type { ModelTokenizer } from "./ModelTokenizer.js"
 import type {
   FromTokenizerWorker,

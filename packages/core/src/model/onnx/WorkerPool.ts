@@ -13,10 +13,10 @@
  */
 import { Deferred, Effect, Exit, FiberSet, Metric, Result, type Scope } from "effect"
 import { Worker } from "node:worker_threads"
-import type { Encoded } from "./EmbeddingModel.js"
+import type { Encoded } from "../EmbeddingModel.js"
 import * as InputBuffers from "./InputBuffers.js"
-import { InferenceFailed, ModelLoadError } from "./ModelError.js"
-import * as ModelMetrics from "./ModelMetrics.js"
+import { InferenceFailed, ModelLoadError } from "../ModelError.js"
+import * as ModelMetrics from "../ModelMetrics.js"
 import type {
   FromWorker,
   RunFault,

@@ -10,14 +10,14 @@
  * @since 0.1.0
  */
 import { Effect, Layer, Metric, type Scope } from "effect"
-import { EmbeddingModel, type Encoded, type ModelInfo } from "./EmbeddingModel.js"
-import * as ModelDirectory from "./ModelDirectory.js"
-import { InferenceFailed, ModelLoadError } from "./ModelError.js"
-import * as ModelMetrics from "./ModelMetrics.js"
-import * as ModelTesting from "./ModelTesting.js"
-import * as ModelTokenizer from "./ModelTokenizer.js"
-import * as TokenizerPool from "./TokenizerPool.js"
-import type { FaultInjection } from "./WorkerPool.js"
+import { EmbeddingModel, type Encoded, type ModelInfo } from "../EmbeddingModel.js"
+import * as ModelDirectory from "../ModelDirectory.js"
+import { InferenceFailed, ModelLoadError } from "../ModelError.js"
+import * as ModelMetrics from "../ModelMetrics.js"
+import * as ModelTesting from "../ModelTesting.js"
+import * as ModelTokenizer from "../tokenizer/ModelTokenizer.js"
+import * as TokenizerPool from "../tokenizer/TokenizerPool.js"
+import type { FaultInjection } from "../onnx/WorkerPool.js"
 
 /**
  * @since 0.1.0
