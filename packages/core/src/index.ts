@@ -7,6 +7,8 @@
  * - model: {@link EmbeddingModel}, {@link ModelError} and the model Layers;
  * - glue: {@link Embedder} (the model behind the engine).
  *
+ * Test hooks (crash a model worker, fault injection) are in `@adabatch/core/testing`.
+ *
  * @since 0.1.0
  */
 
@@ -46,10 +48,6 @@ export * as ModelDirectory from "./model/ModelDirectory.js"
 export * as ModelTokenizer from "./model/tokenizer/ModelTokenizer.js"
 /** @since 0.1.0 */
 export * as ModelMetrics from "./model/ModelMetrics.js"
-/** @since 0.1.0 */
-export * as InputBuffers from "./model/onnx/InputBuffers.js"
-/** @since 0.1.0 */
-export * as WorkerPool from "./model/onnx/WorkerPool.js"
 /** The process's real CPU and memory allowance (affinity, cgroup quota and limits). @since 0.1.0 */
 export * as Allowance from "./model/onnx/layout/Allowance.js"
 /** Worker layouts: candidates and the rule that picks one. @since 0.1.0 */
@@ -62,8 +60,6 @@ export * as LayoutCache from "./model/onnx/layout/LayoutCache.js"
 export * as WorkerLayout from "./model/onnx/layout/WorkerLayout.js"
 /** @since 0.1.0 */
 export * as TokenizerPool from "./model/tokenizer/TokenizerPool.js"
-/** Test and fault-injection hooks for the model workers (crash a worker, read restarts). @since 0.1.0 */
-export * as ModelTesting from "./model/ModelTesting.js"
 /** The generated built-in models (`default`: MiniLM-L6-shaped, `tiny`) and the English corpus. @since 0.1.0 */
 export * as BuiltinModel from "./model/builtin/index.js"
 

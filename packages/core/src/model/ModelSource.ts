@@ -15,8 +15,8 @@ import * as EchoModel from "./echo/EchoModel.js"
 import { EmbeddingModel } from "./EmbeddingModel.js"
 import type { ModelLoadError } from "./ModelError.js"
 import * as OnnxModel from "./onnx/OnnxModel.js"
-import type { FaultInjection } from "./onnx/WorkerPool.js"
 import type { Spinning } from "./onnx/WorkerProtocol.js"
+import type { FaultInjection } from "./TestHooks.js"
 
 /**
  * @since 0.1.0

@@ -14,10 +14,9 @@ import { EmbeddingModel, type Encoded, type ModelInfo } from "../EmbeddingModel.
 import * as ModelDirectory from "../ModelDirectory.js"
 import { InferenceFailed, ModelLoadError } from "../ModelError.js"
 import * as ModelMetrics from "../ModelMetrics.js"
-import * as ModelTesting from "../ModelTesting.js"
+import * as TestHooks from "../TestHooks.js"
 import * as ModelTokenizer from "../tokenizer/ModelTokenizer.js"
 import * as TokenizerPool from "../tokenizer/TokenizerPool.js"
-import type { FaultInjection } from "../onnx/WorkerPool.js"
 
 /**
  * @since 0.1.0
@@ -31,7 +30,7 @@ export interface EchoModelOptions {
   /** Maximum input length in tokens (default: the directory's, else 512). */
   readonly maxLength?: number | undefined
   /** A batch containing `poisonTokenId` fails with `InferenceFailed`, whatever the action (nothing runs in a worker). */
-  readonly faults?: FaultInjection | undefined
+  readonly faults?: TestHooks.FaultInjection | undefined
   /**
    * Tokenization worker threads for the texts too long to tokenize on the calling fiber (default:
    * `TokenizerPool.defaultWorkers()`; 0: every text is tokenized on the calling fiber). See
@@ -154,7 +153,7 @@ export const make = (
       embedTokens: undefined,
       ping: Effect.void
     })
-    if (tokenizerPool !== undefined) ModelTesting.registerTokenizerPool(service, tokenizerPool)
+    if (tokenizerPool !== undefined) TestHooks.registerTokenizerPool(service, tokenizerPool)
     return service
   })
 
