@@ -116,6 +116,22 @@ export const make = (
 /**
  * The model named by `options.model` as a `Layer`. Load errors surface when the Layer is built.
  *
+ * @example
+ * ```ts
+ * import { EmbeddingModel, ModelSource } from "@adabatch/core"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const model = yield* EmbeddingModel.EmbeddingModel
+ *   const encoded = yield* model.tokenize(["hello world", "a second text"], { truncate: true })
+ *   const vectors = yield* model.embedBatch(encoded)
+ *   return vectors.map((vector) => vector.length) // [model.info.dimension, model.info.dimension]
+ * })
+ *
+ * // "tiny": the small built-in model, generated on first use; or "default", "echo", a directory
+ * const dimensions = Effect.runPromise(program.pipe(Effect.provide(ModelSource.layer({ model: "tiny" }))))
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */

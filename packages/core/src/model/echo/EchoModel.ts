@@ -160,6 +160,20 @@ export const make = (
 /**
  * The echo model as a `Layer`.
  *
+ * @example
+ * ```ts
+ * import { EchoModel, EmbeddingModel } from "@adabatch/core"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const model = yield* EmbeddingModel.EmbeddingModel
+ *   const [vector] = yield* model.embedBatch(yield* model.tokenize(["hello"], { truncate: true }))
+ *   return vector!.length // 8
+ * })
+ *
+ * const eight = Effect.runPromise(program.pipe(Effect.provide(EchoModel.layer({ dimension: 8 }))))
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */

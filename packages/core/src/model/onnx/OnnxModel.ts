@@ -235,6 +235,22 @@ export const make = (
 /**
  * The ONNX model as a `Layer`.
  *
+ * @example
+ * ```ts
+ * import { EmbeddingModel, OnnxModel } from "@adabatch/core"
+ * import { Effect } from "effect"
+ *
+ * // a directory with model.onnx and tokenizer.json (and optionally adabatch.json)
+ * const ModelLive = (dir: string) => OnnxModel.layer({ dir, workers: 2, intraOpNumThreads: 1 })
+ *
+ * const program = Effect.gen(function*() {
+ *   const model = yield* EmbeddingModel.EmbeddingModel
+ *   return `${model.info.workers} workers, ${model.info.dimension} dimensions`
+ * })
+ *
+ * const describe = (dir: string) => Effect.runPromise(program.pipe(Effect.provide(ModelLive(dir))))
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
