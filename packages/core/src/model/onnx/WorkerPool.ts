@@ -25,14 +25,6 @@ import * as WorkerHandle from "./WorkerHandle.js"
 import type { WorkerPlan, WorkerSessionOptions } from "./WorkerProtocol.js"
 
 /**
- * Decides what to feed and read from a session's inputs and outputs (see `SessionPlan`).
- *
- * @since 0.1.0
- * @category models
- */
-export const resolvePlan = SessionPlan.resolvePlan
-
-/**
  * @since 0.1.0
  * @category models
  */
