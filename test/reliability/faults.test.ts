@@ -7,7 +7,7 @@
  * - a worker that exits mid-batch fails only that batch, is replaced, and the server keeps serving;
  * - a model that hangs past the deadline gives 504s, not a stuck server.
  */
-import { ModelTesting } from "@adabatch/core"
+import { ModelTesting } from "@adabatch/core/testing"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type * as Http from "node:http"

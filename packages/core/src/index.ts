@@ -7,6 +7,8 @@
  * - model: {@link EmbeddingModel}, {@link ModelError} and the model Layers;
  * - glue: {@link Embedder} (the model behind the engine).
  *
+ * Test hooks (crash a model worker, fault injection) are in `@adabatch/core/testing`.
+ *
  * @since 0.1.0
  */
 
@@ -35,37 +37,31 @@ export * as EngineLayers from "./EngineLayers.js"
 /** @since 0.1.0 */
 export * as TokenStates from "./TokenStates.js"
 /** @since 0.1.0 */
-export * as TokenOffsets from "./model/TokenOffsets.js"
+export * as TokenOffsets from "./model/tokenizer/TokenOffsets.js"
 /** @since 0.1.0 */
 export * as ModelSource from "./model/ModelSource.js"
 /** @since 0.1.0 */
-export * as OnnxModel from "./model/OnnxModel.js"
+export * as OnnxModel from "./model/onnx/OnnxModel.js"
 /** @since 0.1.0 */
-export * as EchoModel from "./model/EchoModel.js"
+export * as EchoModel from "./model/echo/EchoModel.js"
 /** @since 0.1.0 */
 export * as ModelDirectory from "./model/ModelDirectory.js"
 /** @since 0.1.0 */
-export * as ModelTokenizer from "./model/ModelTokenizer.js"
+export * as ModelTokenizer from "./model/tokenizer/ModelTokenizer.js"
 /** @since 0.1.0 */
 export * as ModelMetrics from "./model/ModelMetrics.js"
-/** @since 0.1.0 */
-export * as InputBuffers from "./model/InputBuffers.js"
-/** @since 0.1.0 */
-export * as WorkerPool from "./model/WorkerPool.js"
 /** The process's real CPU and memory allowance (affinity, cgroup quota and limits). @since 0.1.0 */
-export * as Allowance from "./model/Allowance.js"
+export * as Allowance from "./model/onnx/layout/Allowance.js"
 /** Worker layouts: candidates and the rule that picks one. @since 0.1.0 */
-export * as LayoutChoice from "./model/LayoutChoice.js"
+export * as LayoutChoice from "./model/onnx/layout/LayoutChoice.js"
 /** Measuring worker layouts on the model and machine. @since 0.1.0 */
-export * as LayoutCalibration from "./model/LayoutCalibration.js"
+export * as LayoutCalibration from "./model/onnx/layout/LayoutCalibration.js"
 /** The layout calibration's on-disk cache. @since 0.1.0 */
-export * as LayoutCache from "./model/LayoutCache.js"
+export * as LayoutCache from "./model/onnx/layout/LayoutCache.js"
 /** Deciding workers x threads: configured, from the usable cores, or calibrated. @since 0.1.0 */
-export * as WorkerLayout from "./model/WorkerLayout.js"
+export * as WorkerLayout from "./model/onnx/layout/WorkerLayout.js"
 /** @since 0.1.0 */
-export * as TokenizerPool from "./model/TokenizerPool.js"
-/** Test and fault-injection hooks for the model workers (crash a worker, read restarts). @since 0.1.0 */
-export * as ModelTesting from "./model/ModelTesting.js"
+export * as TokenizerPool from "./model/tokenizer/TokenizerPool.js"
 /** The generated built-in models (`default`: MiniLM-L6-shaped, `tiny`) and the English corpus. @since 0.1.0 */
 export * as BuiltinModel from "./model/builtin/index.js"
 

@@ -16,7 +16,7 @@
  */
 import { Context, type Effect } from "effect"
 import type { InferenceFailed, InputTooLong, TokenizationFailed, TokenizerWorkerFailed } from "./ModelError.js"
-import type { LayoutReport } from "./WorkerLayout.js"
+import type { LayoutReport } from "./onnx/layout/WorkerLayout.js"
 
 /**
  * What a loaded model is.

@@ -25,7 +25,7 @@ import type { Stats } from "node:fs"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { ModelLoadError } from "./ModelError.js"
-import * as ModelTokenizer from "./ModelTokenizer.js"
+import * as ModelTokenizer from "./tokenizer/ModelTokenizer.js"
 
 /**
  * Everything adabatch needs to know about a model directory before starting workers.

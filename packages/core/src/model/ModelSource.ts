@@ -11,12 +11,12 @@
  */
 import { type Duration, Effect, Layer, type Scope } from "effect"
 import { ensureBuiltinModel } from "./builtin/index.js"
-import * as EchoModel from "./EchoModel.js"
+import * as EchoModel from "./echo/EchoModel.js"
 import { EmbeddingModel } from "./EmbeddingModel.js"
 import type { ModelLoadError } from "./ModelError.js"
-import * as OnnxModel from "./OnnxModel.js"
-import type { FaultInjection } from "./WorkerPool.js"
-import type { Spinning } from "./WorkerProtocol.js"
+import * as OnnxModel from "./onnx/OnnxModel.js"
+import type { Spinning } from "./onnx/WorkerProtocol.js"
+import type { FaultInjection } from "./TestHooks.js"
 
 /**
  * @since 0.1.0
@@ -115,6 +115,22 @@ export const make = (
 
 /**
  * The model named by `options.model` as a `Layer`. Load errors surface when the Layer is built.
+ *
+ * @example
+ * ```ts
+ * import { EmbeddingModel, ModelSource } from "@adabatch/core"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const model = yield* EmbeddingModel.EmbeddingModel
+ *   const encoded = yield* model.tokenize(["hello world", "a second text"], { truncate: true })
+ *   const vectors = yield* model.embedBatch(encoded)
+ *   return vectors.map((vector) => vector.length) // [model.info.dimension, model.info.dimension]
+ * })
+ *
+ * // "tiny": the small built-in model, generated on first use; or "default", "echo", a directory
+ * const dimensions = Effect.runPromise(program.pipe(Effect.provide(ModelSource.layer({ model: "tiny" }))))
+ * ```
  *
  * @since 0.1.0
  * @category layers

@@ -7,7 +7,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import * as Allowance from "../../src/model/Allowance.js"
+import * as Allowance from "../../src/model/onnx/layout/Allowance.js"
 
 const base = Fs.mkdtempSync(Path.join(Os.tmpdir(), "adabatch-allowance-"))
 afterAll(() => Fs.rmSync(base, { recursive: true, force: true }))

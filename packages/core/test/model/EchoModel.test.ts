@@ -1,9 +1,9 @@
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Metric } from "effect"
-import * as EchoModel from "../../src/model/EchoModel.js"
+import * as EchoModel from "../../src/model/echo/EchoModel.js"
 import { InferenceFailed, ModelLoadError } from "../../src/model/ModelError.js"
 import * as ModelMetrics from "../../src/model/ModelMetrics.js"
-import * as ModelTesting from "../../src/model/ModelTesting.js"
+import * as ModelTesting from "../../src/testing/ModelTesting.js"
 import { makeTempRoot, text, vocabulary } from "./fixtures.js"
 
 const temp = makeTempRoot()

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { Encoded } from "../../src/model/EmbeddingModel.js"
-import * as InputBuffers from "../../src/model/InputBuffers.js"
+import * as InputBuffers from "../../src/model/onnx/InputBuffers.js"
 
 const encoded = (...ids: Array<number>): Encoded => ({ ids: Int32Array.from(ids), truncated: false })
 

@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import * as LayoutChoice from "../../src/model/LayoutChoice.js"
+import * as LayoutChoice from "../../src/model/onnx/layout/LayoutChoice.js"
 
 const labels = (layouts: ReadonlyArray<LayoutChoice.Layout>) => layouts.map(LayoutChoice.label)
 const MiB = 1024 * 1024

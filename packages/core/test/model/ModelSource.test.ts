@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import * as Path from "node:path"
 import { ModelLoadError } from "../../src/model/ModelError.js"
 import * as ModelSource from "../../src/model/ModelSource.js"
-import * as ModelTesting from "../../src/model/ModelTesting.js"
+import * as ModelTesting from "../../src/testing/ModelTesting.js"
 import { makeTempRoot } from "./fixtures.js"
 
 const temp = makeTempRoot()

@@ -3,7 +3,7 @@ import { Tokenizer } from "@huggingface/tokenizers"
 import { Effect, Result } from "effect"
 import * as fc from "fast-check"
 import { InputTooLong, ModelLoadError } from "../../src/model/ModelError.js"
-import * as ModelTokenizer from "../../src/model/ModelTokenizer.js"
+import * as ModelTokenizer from "../../src/model/tokenizer/ModelTokenizer.js"
 import { tokenizerJson, vocabulary } from "./fixtures.js"
 
 const vocab = vocabulary()

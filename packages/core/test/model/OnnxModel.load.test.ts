@@ -7,7 +7,7 @@ import { Context, Effect, Layer } from "effect"
 import * as Path from "node:path"
 import { EmbeddingModel } from "../../src/model/EmbeddingModel.js"
 import { ModelLoadError } from "../../src/model/ModelError.js"
-import * as OnnxModel from "../../src/model/OnnxModel.js"
+import * as OnnxModel from "../../src/model/onnx/OnnxModel.js"
 import { makeTempRoot, tokenizerJson } from "./fixtures.js"
 
 const temp = makeTempRoot()

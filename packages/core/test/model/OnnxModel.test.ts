@@ -8,8 +8,8 @@ import * as fc from "fast-check"
 import { EmbeddingModel, type Encoded } from "../../src/model/EmbeddingModel.js"
 import * as ModelMetrics from "../../src/model/ModelMetrics.js"
 import * as ModelSource from "../../src/model/ModelSource.js"
-import * as ModelTesting from "../../src/model/ModelTesting.js"
-import * as OnnxModel from "../../src/model/OnnxModel.js"
+import * as OnnxModel from "../../src/model/onnx/OnnxModel.js"
+import * as ModelTesting from "../../src/testing/ModelTesting.js"
 import { makeTempRoot, text, vocabulary } from "./fixtures.js"
 
 const temp = makeTempRoot()

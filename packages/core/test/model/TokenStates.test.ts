@@ -4,9 +4,9 @@
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as EchoModel from "../../src/model/EchoModel.js"
+import * as EchoModel from "../../src/model/echo/EchoModel.js"
 import { Unsupported } from "../../src/model/ModelError.js"
-import * as OnnxModel from "../../src/model/OnnxModel.js"
+import * as OnnxModel from "../../src/model/onnx/OnnxModel.js"
 import * as TokenStates from "../../src/TokenStates.js"
 import { makeTempRoot } from "./fixtures.js"
 

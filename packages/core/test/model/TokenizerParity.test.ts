@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Result } from "effect"
 import * as fc from "fast-check"
 import { InputTooLong, TokenizationFailed } from "../../src/model/ModelError.js"
-import * as ModelTokenizer from "../../src/model/ModelTokenizer.js"
+import * as ModelTokenizer from "../../src/model/tokenizer/ModelTokenizer.js"
 import { tokenizerJson, vocabulary } from "./fixtures.js"
 
 const vocab = vocabulary()

@@ -7,8 +7,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Metric, Result, Scope } from "effect"
 import { InputTooLong, TokenizerWorkerFailed } from "../../src/model/ModelError.js"
 import * as ModelMetrics from "../../src/model/ModelMetrics.js"
-import * as ModelTokenizer from "../../src/model/ModelTokenizer.js"
-import * as TokenizerPool from "../../src/model/TokenizerPool.js"
+import * as ModelTokenizer from "../../src/model/tokenizer/ModelTokenizer.js"
+import * as TokenizerPool from "../../src/model/tokenizer/TokenizerPool.js"
 import { tokenizerJson } from "./fixtures.js"
 
 const tokenizer = Result.getOrThrow(ModelTokenizer.fromJson(tokenizerJson(), {}, "tokenizer.json"))

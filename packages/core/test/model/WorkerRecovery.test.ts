@@ -9,8 +9,8 @@ import * as Path from "node:path"
 import type { EmbeddingModel } from "../../src/model/EmbeddingModel.js"
 import { InferenceFailed } from "../../src/model/ModelError.js"
 import * as ModelMetrics from "../../src/model/ModelMetrics.js"
-import * as ModelTesting from "../../src/model/ModelTesting.js"
-import * as OnnxModel from "../../src/model/OnnxModel.js"
+import * as OnnxModel from "../../src/model/onnx/OnnxModel.js"
+import * as ModelTesting from "../../src/testing/ModelTesting.js"
 import { makeTempRoot, vocabulary } from "./fixtures.js"
 
 const temp = makeTempRoot()

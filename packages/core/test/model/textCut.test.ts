@@ -9,9 +9,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Tokenizer } from "@huggingface/tokenizers"
 import { Result } from "effect"
 import * as fc from "fast-check"
-import * as ModelTokenizer from "../../src/model/ModelTokenizer.js"
-import { encodeText } from "../../src/model/textCut.mjs"
-import type { TextOutcome } from "../../src/model/TokenizerProtocol.js"
+import * as ModelTokenizer from "../../src/model/tokenizer/ModelTokenizer.js"
+import { encodeText } from "../../src/model/tokenizer/textCut.mjs"
+import type { TextOutcome } from "../../src/model/tokenizer/TokenizerProtocol.js"
 import { tokenizerJson } from "./fixtures.js"
 
 /** Vocabulary entries that make a wrong cut visible (a different lowercase sigma is a different id). */

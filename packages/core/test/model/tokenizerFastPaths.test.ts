@@ -7,7 +7,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Tokenizer } from "@huggingface/tokenizers"
 import * as fc from "fast-check"
-import { buildHuggingFace } from "../../src/model/tokenizerCore.mjs"
+import { buildHuggingFace } from "../../src/model/tokenizer/tokenizerCore.mjs"
 import { tokenizerJson } from "./fixtures.js"
 
 const EXTRA = [

@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import { PerformanceObserver } from "node:perf_hooks"
 import type { EmbeddingModel, Encoded } from "../../../src/model/EmbeddingModel.js"
 import * as ModelSource from "../../../src/model/ModelSource.js"
-import * as ModelTesting from "../../../src/model/ModelTesting.js"
+import * as ModelTesting from "../../../src/testing/ModelTesting.js"
 
 const modelName = process.argv[2] ?? "tiny"
 const perPhase = Number(process.argv[3] ?? 1000)

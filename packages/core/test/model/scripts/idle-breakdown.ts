@@ -18,8 +18,8 @@ import * as QueuePolicy from "../../../src/batching/QueuePolicy.js"
 import * as WaitPolicy from "../../../src/batching/WaitPolicy.js"
 import * as Embedder from "../../../src/Embedder.js"
 import * as ModelSource from "../../../src/model/ModelSource.js"
-import { spinningModes } from "../../../src/model/spinning.mjs"
-import type { Spinning } from "../../../src/model/WorkerProtocol.js"
+import { spinningModes } from "../../../src/model/onnx/spinning.mjs"
+import type { Spinning } from "../../../src/model/onnx/WorkerProtocol.js"
 
 const modelName = process.argv[2] === "tiny" ? "tiny" : "default"
 const requests = Number(process.argv[3] ?? 300)

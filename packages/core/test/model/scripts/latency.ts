@@ -16,8 +16,8 @@ import { englishSentences, ensureBuiltinModel } from "../../../src/model/builtin
 import type { Encoded } from "../../../src/model/EmbeddingModel.js"
 import * as ModelMetrics from "../../../src/model/ModelMetrics.js"
 import * as ModelSource from "../../../src/model/ModelSource.js"
-import { spinningModes } from "../../../src/model/spinning.mjs"
-import type { Spinning } from "../../../src/model/WorkerProtocol.js"
+import { spinningModes } from "../../../src/model/onnx/spinning.mjs"
+import type { Spinning } from "../../../src/model/onnx/WorkerProtocol.js"
 
 const modelName = process.argv[2] === "tiny" ? "tiny" : "default"
 const iterations = Number(process.argv[3] ?? 300)

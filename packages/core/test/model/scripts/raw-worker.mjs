@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads"
 import { InferenceSession, Tensor } from "onnxruntime-node"
-import { spinningSettings } from "../../../src/model/spinning.mjs"
+import { spinningSettings } from "../../../src/model/onnx/spinning.mjs"
 
 const port = parentPort
 if (port === null) throw new Error("raw-worker.mjs must run in a worker thread")

@@ -9,7 +9,7 @@
 import { Effect } from "effect"
 import type { Encoded } from "../../../src/model/EmbeddingModel.js"
 import * as ModelSource from "../../../src/model/ModelSource.js"
-import type { Spinning } from "../../../src/model/WorkerProtocol.js"
+import type { Spinning } from "../../../src/model/onnx/WorkerProtocol.js"
 
 const mode = (arg: string | undefined, fallback: Spinning): Spinning => arg === "run" || arg === "off" ? arg : fallback
 const modes = [mode(process.argv[2], "run"), mode(process.argv[3], "off")] as const

@@ -19,16 +19,16 @@
  */
 import { Effect, Option, type Scope } from "effect"
 import * as Fs from "node:fs"
+import { resolveCacheRoot } from "../../builtin/BuiltinModel.js"
+import { englishSentences } from "../../builtin/englishSentences.js"
+import type { Encoded } from "../../EmbeddingModel.js"
+import type { ModelLoadError } from "../../ModelError.js"
+import * as ModelTokenizer from "../../tokenizer/ModelTokenizer.js"
 import * as Allowance from "./Allowance.js"
-import { resolveCacheRoot } from "./builtin/BuiltinModel.js"
-import { englishSentences } from "./builtin/englishSentences.js"
-import type { Encoded } from "./EmbeddingModel.js"
 import * as LayoutCache from "./LayoutCache.js"
 import * as LayoutCalibration from "./LayoutCalibration.js"
 import type { Layout } from "./LayoutChoice.js"
 import * as LayoutChoice from "./LayoutChoice.js"
-import type { ModelLoadError } from "./ModelError.js"
-import * as ModelTokenizer from "./ModelTokenizer.js"
 
 /**
  * How the layout was decided, and from what: what `/info` and the ready log line show.

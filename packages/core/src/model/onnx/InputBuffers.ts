@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { endianness } from "node:os"
-import type { Encoded } from "./EmbeddingModel.js"
+import type { Encoded } from "../EmbeddingModel.js"
 
 /**
  * The three input buffers of one batch (bytes of `BigInt64Array`s). `capacity` is in elements.

@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import type { Token } from "./EmbeddingModel.js"
+import type { Token } from "../EmbeddingModel.js"
 
 /**
  * How a tokenizer spells its tokens, read from `tokenizer.json`.

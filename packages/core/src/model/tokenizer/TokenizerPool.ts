@@ -14,8 +14,8 @@
 import { Deferred, Effect, Exit, FiberSet, Metric, Result, type Scope } from "effect"
 import { availableParallelism } from "node:os"
 import { Worker } from "node:worker_threads"
-import { ModelLoadError, TokenizerWorkerFailed } from "./ModelError.js"
-import * as ModelMetrics from "./ModelMetrics.js"
+import { ModelLoadError, TokenizerWorkerFailed } from "../ModelError.js"
+import * as ModelMetrics from "../ModelMetrics.js"
 import type { ModelTokenizer } from "./ModelTokenizer.js"
 import type {
   FromTokenizerWorker,
@@ -121,6 +121,168 @@ const startWorker = (options: TokenizerPoolOptions): Effect.Effect<Worker, Model
     })
   })
 
+/** The pool's state before its workers have started (what the shutdown needs). */
+interface Slots {
+  readonly options: TokenizerPoolOptions
+  readonly slots: Array<Slot>
+  /** Jobs waiting for an idle worker, oldest first. */
+  readonly queue: Array<Job>
+  closing: boolean
+  /** Why the last restart failed, while no worker could be started. */
+  spawnFailure: string | undefined
+}
+
+/** The running pool. */
+interface Pool extends Slots {
+  /** Runs a restart in the background (interrupted when the pool's scope closes). */
+  readonly fork: (effect: Effect.Effect<void>) => void
+}
+
+const failJob = (job: Job, reason: string, worker?: number) =>
+  Deferred.doneUnsafe(
+    job.deferred,
+    Exit.fail(new TokenizerWorkerFailed({ reason, ...(worker === undefined ? {} : { worker }) }))
+  )
+
+const noWorker = (pool: Slots) => pool.slots.every((s) => s.worker === undefined)
+
+/** Fails the jobs not yet answered and ends every worker thread. */
+const shutdown = (pool: Slots): Promise<unknown> => {
+  pool.closing = true
+  for (const job of pool.queue.splice(0)) failJob(job, "the model was shut down")
+  const ended: Array<Promise<number>> = []
+  for (const slot of pool.slots) {
+    if (slot.job !== undefined) failJob(slot.job, "the model was shut down", slot.index)
+    slot.job = undefined
+    if (slot.worker !== undefined) {
+      quiet(slot.worker)
+      ended.push(slot.worker.terminate())
+    }
+    slot.worker = undefined
+  }
+  return Promise.all(ended)
+}
+
+const dispatch = (slot: Slot, job: Job) => {
+  slot.job = job
+  const message: ToTokenizerWorker = {
+    type: "encode",
+    id: job.id,
+    texts: job.texts,
+    maxLength: job.maxLength,
+    truncate: job.truncate
+  }
+  try {
+    slot.worker!.postMessage(message)
+  } catch (cause) {
+    slot.job = undefined
+    failJob(job, `cannot send the texts to tokenizer worker ${slot.index}: ${String(cause)}`, slot.index)
+  }
+}
+
+/** Sends waiting jobs to idle workers, oldest first; drops cancelled ones. */
+const pump = (pool: Slots) => {
+  for (const slot of pool.slots) {
+    if (slot.worker === undefined || slot.job !== undefined) continue
+    let job = pool.queue.shift()
+    while (job !== undefined && job.cancelled) job = pool.queue.shift()
+    if (job === undefined) return
+    dispatch(slot, job)
+  }
+}
+
+/** The slot's worker is gone: fail its job and replace it. */
+const lose = (pool: Pool, slot: Slot, what: string) => {
+  if (slot.worker !== undefined) quiet(slot.worker)
+  slot.worker = undefined
+  const job = slot.job
+  slot.job = undefined
+  if (job !== undefined) {
+    failJob(job, `tokenizer worker ${slot.index} ${what} while tokenizing these texts`, slot.index)
+  }
+  if (!pool.closing) pool.fork(restart(pool, slot))
+}
+
+/** Puts a started worker in its slot (or ends it if the pool is closing) and gives it work. */
+const attach = (pool: Pool, slot: Slot, worker: Worker) => {
+  if (pool.closing) {
+    void worker.terminate()
+    return
+  }
+  slot.worker = worker
+  slot.lastError = undefined
+  pool.spawnFailure = undefined
+  worker.on("message", (message: FromTokenizerWorker) => {
+    if (message.type !== "encoded" || slot.worker !== worker) return
+    const job = slot.job
+    if (job === undefined || job.id !== message.id) return
+    slot.job = undefined
+    Deferred.doneUnsafe(job.deferred, Exit.succeed(message.outcomes))
+    pump(pool)
+  })
+  worker.on("error", (error) => {
+    if (slot.worker === worker) slot.lastError = error.message
+  })
+  worker.on("exit", (code) => {
+    if (slot.worker !== worker) return
+    lose(pool, slot, slot.lastError === undefined ? `exited with code ${code}` : `crashed (${slot.lastError})`)
+  })
+  pump(pool)
+}
+
+/** Replaces a lost worker, retrying with backoff; fails waiting jobs while no worker is left. */
+const restart = (pool: Pool, slot: Slot): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    yield* Metric.update(ModelMetrics.tokenizerWorkerRestarts, 1)
+    for (let attempt = 0;; attempt++) {
+      const started = yield* Effect.result(startWorker(pool.options))
+      if (Result.isSuccess(started)) return attach(pool, slot, started.success)
+      pool.spawnFailure = started.failure.reason
+      if (noWorker(pool)) {
+        for (const job of pool.queue.splice(0)) failJob(job, `no tokenizer worker is running: ${pool.spawnFailure}`)
+      }
+      yield* Effect.sleep(RESTART_BACKOFF_MS[Math.min(attempt, RESTART_BACKOFF_MS.length - 1)]!)
+    }
+  })
+
+/** Queues a job, gives it to an idle worker if there is one, and waits for its outcomes. */
+const encodeOn = (pool: Pool) => {
+  let nextJobId = 0
+  return (
+    texts: ReadonlyArray<string>,
+    maxLength: number,
+    truncate: boolean
+  ): Effect.Effect<ReadonlyArray<TextOutcome>, TokenizerWorkerFailed> =>
+    Effect.suspend(() => {
+      if (pool.closing) return Effect.fail(new TokenizerWorkerFailed({ reason: "the model was shut down" }))
+      if (pool.spawnFailure !== undefined && noWorker(pool)) {
+        return Effect.fail(
+          new TokenizerWorkerFailed({ reason: `no tokenizer worker is running: ${pool.spawnFailure}` })
+        )
+      }
+      const job: Job = {
+        id: nextJobId++,
+        texts,
+        maxLength,
+        truncate,
+        deferred: Deferred.makeUnsafe<ReadonlyArray<TextOutcome>, TokenizerWorkerFailed>(),
+        cancelled: false
+      }
+      pool.queue.push(job)
+      pump(pool)
+      return Effect.andThen(
+        Metric.update(ModelMetrics.tokenizerWorkerTexts, texts.length),
+        Deferred.await(job.deferred).pipe(
+          Effect.onInterrupt(() =>
+            Effect.sync(() => {
+              job.cancelled = true
+            })
+          )
+        )
+      )
+    })
+}
+
 /**
  * Starts `options.workers` workers and returns the pool; fails with `ModelLoadError` when the
  * tokenizer cannot be built in a worker. Closing the scope fails the jobs not yet answered and ends
@@ -137,171 +299,37 @@ export const make = (options: TokenizerPoolOptions): Effect.Effect<TokenizerPool
         reason: `tokenization workers must be a positive integer, got ${options.workers}`
       })
     }
-    const slots: Array<Slot> = Array.from(
-      { length: options.workers },
-      (_, index) => ({ index, worker: undefined, job: undefined, lastError: undefined })
-    )
-    const queue: Array<Job> = []
-    let closing = false
-    let nextJobId = 0
-    /** Why the last restart failed, while no worker could be started. */
-    let spawnFailure: string | undefined
-
-    const failJob = (job: Job, reason: string, worker?: number) =>
-      Deferred.doneUnsafe(
-        job.deferred,
-        Exit.fail(new TokenizerWorkerFailed({ reason, ...(worker === undefined ? {} : { worker }) }))
-      )
-
+    const slots: Slots = {
+      options,
+      slots: Array.from(
+        { length: options.workers },
+        (_, index) => ({ index, worker: undefined, job: undefined, lastError: undefined })
+      ),
+      queue: [],
+      closing: false,
+      spawnFailure: undefined
+    }
     // Registered before any worker starts, so a failed start-up ends the workers already built.
-    yield* Effect.addFinalizer(() =>
-      Effect.promise(() => {
-        closing = true
-        for (const job of queue.splice(0)) failJob(job, "the model was shut down")
-        const ended: Array<Promise<number>> = []
-        for (const slot of slots) {
-          if (slot.job !== undefined) failJob(slot.job, "the model was shut down", slot.index)
-          slot.job = undefined
-          if (slot.worker !== undefined) {
-            quiet(slot.worker)
-            ended.push(slot.worker.terminate())
-          }
-          slot.worker = undefined
-        }
-        return Promise.all(ended)
-      })
-    )
+    yield* Effect.addFinalizer(() => Effect.promise(() => shutdown(slots)))
     // Created after the finalizer above, so restarts in progress are interrupted before it runs.
     const runFork = yield* FiberSet.makeRuntime<never, void, never>()
-
-    const dispatch = (slot: Slot, job: Job) => {
-      slot.job = job
-      const message: ToTokenizerWorker = {
-        type: "encode",
-        id: job.id,
-        texts: job.texts,
-        maxLength: job.maxLength,
-        truncate: job.truncate
-      }
-      try {
-        slot.worker!.postMessage(message)
-      } catch (cause) {
-        slot.job = undefined
-        failJob(job, `cannot send the texts to tokenizer worker ${slot.index}: ${String(cause)}`, slot.index)
-      }
-    }
-
-    const pump = () => {
-      for (const slot of slots) {
-        if (slot.worker === undefined || slot.job !== undefined) continue
-        let job = queue.shift()
-        while (job !== undefined && job.cancelled) job = queue.shift()
-        if (job === undefined) return
-        dispatch(slot, job)
-      }
-    }
-
-    /** The slot's worker is gone: fail its job and replace it. */
-    const lose = (slot: Slot, what: string) => {
-      if (slot.worker !== undefined) quiet(slot.worker)
-      slot.worker = undefined
-      const job = slot.job
-      slot.job = undefined
-      if (job !== undefined) {
-        failJob(job, `tokenizer worker ${slot.index} ${what} while tokenizing these texts`, slot.index)
-      }
-      if (!closing) runFork(restart(slot))
-    }
-
-    const attach = (slot: Slot, worker: Worker) => {
-      if (closing) {
-        void worker.terminate()
-        return
-      }
-      slot.worker = worker
-      slot.lastError = undefined
-      spawnFailure = undefined
-      worker.on("message", (message: FromTokenizerWorker) => {
-        if (message.type !== "encoded" || slot.worker !== worker) return
-        const job = slot.job
-        if (job === undefined || job.id !== message.id) return
-        slot.job = undefined
-        Deferred.doneUnsafe(job.deferred, Exit.succeed(message.outcomes))
-        pump()
-      })
-      worker.on("error", (error) => {
-        if (slot.worker === worker) slot.lastError = error.message
-      })
-      worker.on("exit", (code) => {
-        if (slot.worker !== worker) return
-        lose(slot, slot.lastError === undefined ? `exited with code ${code}` : `crashed (${slot.lastError})`)
-      })
-      pump()
-    }
-
-    const restart = (slot: Slot): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        yield* Metric.update(ModelMetrics.tokenizerWorkerRestarts, 1)
-        for (let attempt = 0;; attempt++) {
-          const started = yield* Effect.result(startWorker(options))
-          if (Result.isSuccess(started)) return attach(slot, started.success)
-          spawnFailure = started.failure.reason
-          if (slots.every((s) => s.worker === undefined)) {
-            for (const job of queue.splice(0)) failJob(job, `no tokenizer worker is running: ${spawnFailure}`)
-          }
-          yield* Effect.sleep(RESTART_BACKOFF_MS[Math.min(attempt, RESTART_BACKOFF_MS.length - 1)]!)
-        }
-      })
+    const pool: Pool = Object.assign(slots, { fork: (effect: Effect.Effect<void>) => void runFork(effect) })
 
     yield* Effect.forEach(
-      slots,
-      (slot) => Effect.map(startWorker(options), (worker) => attach(slot, worker)),
+      pool.slots,
+      (slot) => Effect.map(startWorker(options), (worker) => attach(pool, slot, worker)),
       { concurrency: "unbounded", discard: true }
     )
 
-    const encode = (
-      texts: ReadonlyArray<string>,
-      maxLength: number,
-      truncate: boolean
-    ): Effect.Effect<ReadonlyArray<TextOutcome>, TokenizerWorkerFailed> =>
-      Effect.suspend(() => {
-        if (closing) return Effect.fail(new TokenizerWorkerFailed({ reason: "the model was shut down" }))
-        if (spawnFailure !== undefined && slots.every((s) => s.worker === undefined)) {
-          return Effect.fail(new TokenizerWorkerFailed({ reason: `no tokenizer worker is running: ${spawnFailure}` }))
-        }
-        const job: Job = {
-          id: nextJobId++,
-          texts,
-          maxLength,
-          truncate,
-          deferred: Deferred.makeUnsafe<ReadonlyArray<TextOutcome>, TokenizerWorkerFailed>(),
-          cancelled: false
-        }
-        queue.push(job)
-        pump()
-        return Effect.andThen(
-          Metric.update(ModelMetrics.tokenizerWorkerTexts, texts.length),
-          Deferred.await(job.deferred).pipe(
-            Effect.onInterrupt(() =>
-              Effect.sync(() => {
-                job.cancelled = true
-              })
-            )
-          )
-        )
-      })
-
-    const crash = (index: number): Effect.Effect<void> =>
-      Effect.sync(() => {
-        const message: ToTokenizerWorker = { type: "crash" }
-        slots[index]?.worker?.postMessage(message)
-      })
-
     return {
       workers: options.workers,
-      encode,
-      crash,
-      threadIds: () => slots.map((slot) => slot.worker?.threadId)
+      encode: encodeOn(pool),
+      crash: (index) =>
+        Effect.sync(() => {
+          const message: ToTokenizerWorker = { type: "crash" }
+          pool.slots[index]?.worker?.postMessage(message)
+        }),
+      threadIds: () => pool.slots.map((slot) => slot.worker?.threadId)
     }
   })
 

@@ -13,7 +13,7 @@ import * as Fs from "node:fs"
 import { createRequire } from "node:module"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { ModelLoadError } from "./ModelError.js"
+import { ModelLoadError } from "../../ModelError.js"
 
 /**
  * Version of the calibration method (shapes, rule inputs): part of the key, bump it when the

@@ -10,14 +10,13 @@
  * @since 0.1.0
  */
 import { Effect, Layer, Metric, type Scope } from "effect"
-import { EmbeddingModel, type Encoded, type ModelInfo } from "./EmbeddingModel.js"
-import * as ModelDirectory from "./ModelDirectory.js"
-import { InferenceFailed, ModelLoadError } from "./ModelError.js"
-import * as ModelMetrics from "./ModelMetrics.js"
-import * as ModelTesting from "./ModelTesting.js"
-import * as ModelTokenizer from "./ModelTokenizer.js"
-import * as TokenizerPool from "./TokenizerPool.js"
-import type { FaultInjection } from "./WorkerPool.js"
+import { EmbeddingModel, type Encoded, type ModelInfo } from "../EmbeddingModel.js"
+import * as ModelDirectory from "../ModelDirectory.js"
+import { InferenceFailed, ModelLoadError } from "../ModelError.js"
+import * as ModelMetrics from "../ModelMetrics.js"
+import * as TestHooks from "../TestHooks.js"
+import * as ModelTokenizer from "../tokenizer/ModelTokenizer.js"
+import * as TokenizerPool from "../tokenizer/TokenizerPool.js"
 
 /**
  * @since 0.1.0
@@ -31,7 +30,7 @@ export interface EchoModelOptions {
   /** Maximum input length in tokens (default: the directory's, else 512). */
   readonly maxLength?: number | undefined
   /** A batch containing `poisonTokenId` fails with `InferenceFailed`, whatever the action (nothing runs in a worker). */
-  readonly faults?: FaultInjection | undefined
+  readonly faults?: TestHooks.FaultInjection | undefined
   /**
    * Tokenization worker threads for the texts too long to tokenize on the calling fiber (default:
    * `TokenizerPool.defaultWorkers()`; 0: every text is tokenized on the calling fiber). See
@@ -154,12 +153,26 @@ export const make = (
       embedTokens: undefined,
       ping: Effect.void
     })
-    if (tokenizerPool !== undefined) ModelTesting.registerTokenizerPool(service, tokenizerPool)
+    if (tokenizerPool !== undefined) TestHooks.registerTokenizerPool(service, tokenizerPool)
     return service
   })
 
 /**
  * The echo model as a `Layer`.
+ *
+ * @example
+ * ```ts
+ * import { EchoModel, EmbeddingModel } from "@adabatch/core"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const model = yield* EmbeddingModel.EmbeddingModel
+ *   const [vector] = yield* model.embedBatch(yield* model.tokenize(["hello"], { truncate: true }))
+ *   return vector!.length // 8
+ * })
+ *
+ * const eight = Effect.runPromise(program.pipe(Effect.provide(EchoModel.layer({ dimension: 8 }))))
+ * ```
  *
  * @since 0.1.0
  * @category layers

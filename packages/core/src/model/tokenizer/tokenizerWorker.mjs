@@ -19,6 +19,7 @@ import { fromSource } from "./tokenizerCore.mjs"
 /** @typedef {import("./TokenizerProtocol.js").TokenizerWorkerData} TokenizerWorkerData */
 /** @typedef {import("./TokenizerProtocol.js").ToTokenizerWorker} ToTokenizerWorker */
 /** @typedef {import("./TokenizerProtocol.js").FromTokenizerWorker} FromTokenizerWorker */
+/** @typedef {import("./TokenizerProtocol.js").TextOutcome} TextOutcome */
 /** @typedef {import("./ModelTokenizer.js").CoreTokenizer} ModelTokenizer */
 
 const port = parentPort
@@ -59,11 +60,12 @@ port.on("message", (/** @type {ToTokenizerWorker} */ message) => {
   // an uncaught exception: the worker ends before it reads its next message
   if (message.type === "crash") throw new Error("crash requested (test hook)")
   if (tokenizer === undefined) return
+  // with no time budget (`left: Infinity`) every text gets an outcome: none is undefined
   const outcomes = encodeTexts(tokenizer, message.texts, message.maxLength, message.truncate, { left: Infinity })
   /** @type {Array<ArrayBuffer>} */
   const transfer = []
   for (const outcome of outcomes) {
     if (outcome?.type === "encoded") transfer.push(/** @type {ArrayBuffer} */ (outcome.ids.buffer))
   }
-  post({ type: "encoded", id: message.id, outcomes: /** @type {Array<any>} */ (outcomes) }, transfer)
+  post({ type: "encoded", id: message.id, outcomes: /** @type {Array<TextOutcome>} */ (outcomes) }, transfer)
 })

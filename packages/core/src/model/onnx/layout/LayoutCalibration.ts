@@ -17,11 +17,11 @@
  * @since 0.1.0
  */
 import { Effect, type Scope } from "effect"
-import type { Encoded } from "./EmbeddingModel.js"
+import type { Encoded } from "../../EmbeddingModel.js"
+import type { InferenceFailed } from "../../ModelError.js"
+import { ModelLoadError } from "../../ModelError.js"
 import type { Figures, Layout } from "./LayoutChoice.js"
 import * as LayoutChoice from "./LayoutChoice.js"
-import type { InferenceFailed } from "./ModelError.js"
-import { ModelLoadError } from "./ModelError.js"
 
 /**
  * What the calibration needs of a pool of workers (`WorkerPool` has it).

@@ -15,9 +15,9 @@
  */
 import type { Tokenizer } from "@huggingface/tokenizers"
 import { Effect, Metric, Result, Schema } from "effect"
-import type { Encoded, Input, Token, TokenizeOptions, TokensOptions } from "./EmbeddingModel.js"
-import { InputTooLong, ModelLoadError, TokenizationFailed, type TokenizerWorkerFailed } from "./ModelError.js"
-import * as ModelMetrics from "./ModelMetrics.js"
+import type { Encoded, Input, Token, TokenizeOptions, TokensOptions } from "../EmbeddingModel.js"
+import { InputTooLong, ModelLoadError, TokenizationFailed, type TokenizerWorkerFailed } from "../ModelError.js"
+import * as ModelMetrics from "../ModelMetrics.js"
 import { encodeText, encodeTexts } from "./textCut.mjs"
 import { buildHuggingFace, describeHuggingFace } from "./tokenizerCore.mjs"
 import type { TokenizerPool } from "./TokenizerPool.js"

@@ -10,15 +10,15 @@
  * @since 0.1.0
  */
 import { Duration, Effect, Layer, Metric, type Scope } from "effect"
-import type * as Allowance from "./Allowance.js"
-import { EmbeddingModel, type Encoded, type ModelInfo } from "./EmbeddingModel.js"
-import * as ModelDirectory from "./ModelDirectory.js"
-import { ModelLoadError } from "./ModelError.js"
-import * as ModelMetrics from "./ModelMetrics.js"
-import * as ModelTesting from "./ModelTesting.js"
-import * as ModelTokenizer from "./ModelTokenizer.js"
-import * as TokenizerPool from "./TokenizerPool.js"
-import * as WorkerLayout from "./WorkerLayout.js"
+import { EmbeddingModel, type Encoded, type ModelInfo } from "../EmbeddingModel.js"
+import * as ModelDirectory from "../ModelDirectory.js"
+import { ModelLoadError } from "../ModelError.js"
+import * as ModelMetrics from "../ModelMetrics.js"
+import * as TestHooks from "../TestHooks.js"
+import * as ModelTokenizer from "../tokenizer/ModelTokenizer.js"
+import * as TokenizerPool from "../tokenizer/TokenizerPool.js"
+import type * as Allowance from "./layout/Allowance.js"
+import * as WorkerLayout from "./layout/WorkerLayout.js"
 import * as WorkerPool from "./WorkerPool.js"
 import type { Spinning, WorkerSessionOptions } from "./WorkerProtocol.js"
 
@@ -61,8 +61,8 @@ export interface OnnxModelOptions {
    * terminated and replaced (default: no limit).
    */
   readonly runTimeout?: Duration.Input | undefined
-  /** Fault injection for reliability tests (see `WorkerPool.FaultInjection`). */
-  readonly faults?: WorkerPool.FaultInjection | undefined
+  /** Fault injection for reliability tests (see `ModelTesting.FaultInjection` in `@adabatch/core/testing`). */
+  readonly faults?: TestHooks.FaultInjection | undefined
   /**
    * Tokenization worker threads for the texts too long to tokenize on the calling fiber (default:
    * `TokenizerPool.defaultWorkers()`; 0: every text is tokenized on the calling fiber, however
@@ -227,13 +227,29 @@ export const make = (
       embedTokens: info.tokenStates ? embedTokens : undefined,
       ping: pool.ping
     })
-    ModelTesting.register(service, pool)
-    if (tokenizerPool !== undefined) ModelTesting.registerTokenizerPool(service, tokenizerPool)
+    TestHooks.register(service, pool)
+    if (tokenizerPool !== undefined) TestHooks.registerTokenizerPool(service, tokenizerPool)
     return service
   })
 
 /**
  * The ONNX model as a `Layer`.
+ *
+ * @example
+ * ```ts
+ * import { EmbeddingModel, OnnxModel } from "@adabatch/core"
+ * import { Effect } from "effect"
+ *
+ * // a directory with model.onnx and tokenizer.json (and optionally adabatch.json)
+ * const ModelLive = (dir: string) => OnnxModel.layer({ dir, workers: 2, intraOpNumThreads: 1 })
+ *
+ * const program = Effect.gen(function*() {
+ *   const model = yield* EmbeddingModel.EmbeddingModel
+ *   return `${model.info.workers} workers, ${model.info.dimension} dimensions`
+ * })
+ *
+ * const describe = (dir: string) => Effect.runPromise(program.pipe(Effect.provide(ModelLive(dir))))
+ * ```
  *
  * @since 0.1.0
  * @category layers

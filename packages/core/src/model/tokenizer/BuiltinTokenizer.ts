@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import type { Token } from "./EmbeddingModel.js"
+import type { Token } from "../EmbeddingModel.js"
 import type { ModelTokenizer } from "./ModelTokenizer.js"
 import { builtin as core } from "./tokenizerCore.mjs"
 
