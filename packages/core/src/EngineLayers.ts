@@ -13,7 +13,7 @@ import * as Embedder from "./Embedder.js"
 import type * as EmbeddingModel from "./model/EmbeddingModel.js"
 import type * as ModelError from "./model/ModelError.js"
 import * as ModelSource from "./model/ModelSource.js"
-import * as TokenizerPool from "./model/TokenizerPool.js"
+import * as TokenizerPool from "./model/tokenizer/TokenizerPool.js"
 
 /**
  * The settings the engine is built from (the server's configuration has these fields and more;
