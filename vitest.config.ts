@@ -29,7 +29,13 @@ export default defineConfig({
     alias: [
       { find: /^@adabatch\/core$/, replacement: src("core") },
       { find: /^@adabatch\/server$/, replacement: src("server") },
-      { find: /^@adabatch\/bench$/, replacement: src("bench") }
+      { find: /^@adabatch\/bench$/, replacement: src("bench") },
+      { find: /^@adabatch\/testkit$/, replacement: src("testkit") },
+      // the testkit's modules are entries of their own (`@adabatch/testkit/Load`)
+      {
+        find: /^@adabatch\/testkit\/(\w+)$/,
+        replacement: `${fileURLToPath(new URL("./packages/testkit/src/", import.meta.url))}$1.ts`
+      }
     ]
   },
   test: {

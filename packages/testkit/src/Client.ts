@@ -5,9 +5,7 @@
  * exactly one answer.
  */
 import * as Http from "node:http"
-
-/** Only the loopback is ever a target. */
-export const HOST = "127.0.0.1"
+import { HOST } from "./Http1.js"
 
 /** What happened to one request. */
 export interface Outcome {
@@ -101,15 +99,6 @@ export const send = (port: number, spec: RequestSpec, via?: Http.Agent): Promise
     })
     request.end(body)
   })
-
-/** The outcome's body parsed as JSON (`undefined` when it is not JSON). */
-export const json = (outcome: Outcome): any => {
-  try {
-    return JSON.parse(outcome.body.toString("utf8"))
-  } catch {
-    return undefined
-  }
-}
 
 /** Counts outcomes: answers by status, connection errors by code. */
 export class Tally {

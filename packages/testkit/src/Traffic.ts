@@ -132,31 +132,3 @@ export const openLoop = async (options: {
     peakInFlight
   }
 }
-
-/** The q-quantile (0..1) of `values` (nearest rank); `NaN` when empty. */
-export const quantile = (values: ReadonlyArray<number>, q: number): number => {
-  if (values.length === 0) return Number.NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
-}
-
-/** Least-squares slope of `ys` against `xs` (units of y per unit of x). */
-export const slope = (xs: ReadonlyArray<number>, ys: ReadonlyArray<number>): number => {
-  const n = Math.min(xs.length, ys.length)
-  if (n < 2) return 0
-  let mx = 0
-  let my = 0
-  for (let i = 0; i < n; i++) {
-    mx += xs[i]!
-    my += ys[i]!
-  }
-  mx /= n
-  my /= n
-  let sxy = 0
-  let sxx = 0
-  for (let i = 0; i < n; i++) {
-    sxy += (xs[i]! - mx) * (ys[i]! - my)
-    sxx += (xs[i]! - mx) ** 2
-  }
-  return sxx === 0 ? 0 : sxy / sxx
-}
