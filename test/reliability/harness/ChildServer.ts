@@ -47,6 +47,7 @@ export interface Ended {
   readonly stderr: string
 }
 
+/** The running server process. */
 export interface ChildServer {
   readonly port: number
   readonly url: string
