@@ -12,6 +12,8 @@
  * Every result records the generator process's own CPU use over the window, as a share of one
  * core: when it nears 1 the generator, not the system, may be the bottleneck.
  *
+ * The reliability suite's phases, which keep every HTTP outcome instead, are `Traffic`.
+ *
  * @since 0.1.0
  */
 import { performance } from "node:perf_hooks"

@@ -9,6 +9,8 @@
  *
  * Every exchange ends in exactly one `Outcome`: a parsed answer, or the reason there was none
  * (`ECONNRESET`, `closed-without-answer`, `client-timeout`, ...).
+ *
+ * @since 0.1.0
  */
 import * as Net from "node:net"
 import type { Outcome } from "./Client.js"
@@ -34,7 +36,11 @@ const codeOf = (e: unknown): string =>
     ? (e as { code: string }).code
     : String(e)
 
-/** Opens a TCP connection to 127.0.0.1:`port`. */
+/**
+ * Opens a TCP connection to 127.0.0.1:`port`.
+ *
+ * @since 0.1.0
+ */
 export const connect = (port: number, timeoutMs = 10_000): Promise<Net.Socket> =>
   new Promise((resolve, reject) => {
     const socket = Net.connect({ host: HOST, port })
@@ -56,6 +62,8 @@ export const connect = (port: number, timeoutMs = 10_000): Promise<Net.Socket> =
 /**
  * One request/response exchange on `socket`: writes `parts` (waiting `gapMs` between them), reads
  * one response. The outcome also says whether the server closed the connection.
+ *
+ * @since 0.1.0
  */
 export const exchange = (
   socket: Net.Socket,
@@ -142,7 +150,11 @@ export const exchange = (
     writeNext()
   })
 
-/** Connects, exchanges, closes: for one-off requests with exact bytes. */
+/**
+ * Connects, exchanges, closes: for one-off requests with exact bytes.
+ *
+ * @since 0.1.0
+ */
 export const oneShot = async (
   port: number,
   parts: ReadonlyArray<Buffer>,
@@ -171,6 +183,8 @@ interface Lane {
  * A fixed pool of keep-alive connections, opened ahead of the load in waves of `wave`. A lane
  * whose connection the server closed reconnects on its next use; a failed reconnect is an error
  * `reconnect: CODE` (refused, or reset before the server accepted the connection).
+ *
+ * @since 0.1.0
  */
 export class Pool {
   private readonly lanes: Array<Lane> = []
@@ -265,6 +279,8 @@ export class Pool {
  * Writes `requests` back to back on one new connection (HTTP pipelining) and reads their answers
  * in order, as a client that reads its answers does; stops at the first connection error or after
  * `timeoutMs`. Each answer is `{ status, body }`.
+ *
+ * @since 0.1.0
  */
 export const pipelined = async (
   port: number,

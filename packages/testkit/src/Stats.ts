@@ -8,7 +8,8 @@
  * The standard deviation is the sample one (divisor `n - 1`).
  *
  * Every function here is pure and never mutates its input. `NaN` samples (a window that measured
- * nothing) are ignored.
+ * nothing) are ignored. The reliability suite's figures use the nearest rank instead
+ * ({@link nearestRank}, no interpolation), and {@link slope} for growth over time.
  *
  * @since 0.1.0
  */
