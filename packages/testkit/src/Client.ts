@@ -61,6 +61,14 @@ const errorCode = (e: unknown): string => {
 /**
  * Sends one request; never rejects: failures are outcomes.
  *
+ * @example
+ * ```ts
+ * import { Client } from "@adabatch/testkit"
+ *
+ * const outcome = await Client.send(8080, { path: "/embed", body: { inputs: "hello" }, timeoutMs: 5_000 })
+ * console.log(outcome.status ?? outcome.error, outcome.latencyMs)
+ * ```
+ *
  * @since 0.1.0
  */
 export const send = (port: number, spec: RequestSpec, via?: Http.Agent): Promise<Outcome> =>

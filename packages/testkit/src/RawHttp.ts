@@ -184,6 +184,18 @@ interface Lane {
  * whose connection the server closed reconnects on its next use; a failed reconnect is an error
  * `reconnect: CODE` (refused, or reset before the server accepted the connection).
  *
+ * @example
+ * ```ts
+ * import { RawHttp } from "@adabatch/testkit"
+ *
+ * const port = 8080
+ * const pool = await RawHttp.Pool.open(port, 32)
+ * const sent = pool.send(RawHttp.requestBytes(port, "POST", "/embed", { inputs: "hello" }))
+ * const outcome = sent === undefined ? undefined : await sent // undefined: every lane was busy
+ * console.log(outcome?.status ?? outcome?.error)
+ * pool.close()
+ * ```
+ *
  * @since 0.1.0
  */
 export class Pool {

@@ -38,6 +38,20 @@ export interface LoadResult {
  * `clients` concurrent loops, each sending `make(i)` and waiting for its answer, for `durationMs`
  * or `maxRequests` requests, whichever comes first.
  *
+ * @example
+ * ```ts
+ * import { Client, Traffic } from "@adabatch/testkit"
+ *
+ * const via = Client.agent(8)
+ * const phase = await Traffic.closedLoop({
+ *   clients: 8,
+ *   durationMs: 5_000,
+ *   maxRequests: 10_000,
+ *   send: () => Client.send(8080, { path: "/embed", body: { inputs: "hello" } }, via)
+ * })
+ * console.log(phase.tally.statuses(), phase.tally.errorsByCode())
+ * ```
+ *
  * @since 0.1.0
  */
 export const closedLoop = async (options: {
