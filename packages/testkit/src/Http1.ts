@@ -83,7 +83,7 @@ export const encodeRequest = (options: {
  */
 export interface Parsed {
   readonly status: number
-  /** Header names in lower case (the last of repeated ones). */
+  /** Header names in lower case (the last of repeated ones); empty with `headers: false`. */
   readonly headers: Record<string, string>
   /** The body (a copy, never a view of the input buffer). */
   readonly body: Buffer
@@ -105,33 +105,59 @@ export interface ParseOptions {
    * the connection to close (`undefined` until then), `"empty"` reads it as an empty body.
    */
   readonly unframed?: "close" | "empty" | undefined
+  /** Whether to read every header into `headers` (default `true`; `false` leaves it empty). */
+  readonly headers?: boolean | undefined
 }
 
 const CRLF = "\r\n"
 
 /**
- * The status and headers of the response head from `offset` to `end` (the blank line's offset);
- * throws {@link HttpClientError} on a malformed status line.
+ * A response head: the status, the framing headers, and every header.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Head {
+  readonly status: number
+  /** The `content-length` value as written, if any (the last one). */
+  readonly contentLength: string | undefined
+  /** Whether `transfer-encoding` (the last one) names `chunked`. */
+  readonly chunked: boolean
+  /** Header names in lower case (the last of repeated ones); empty when not asked for. */
+  readonly headers: Record<string, string>
+}
+
+/**
+ * The response head from `offset` to `end` (the blank line's offset); throws
+ * {@link HttpClientError} on a malformed status line. With `withHeaders` false, only the framing
+ * headers are read (the load generator's hot path).
  *
  * @since 0.1.0
  * @category parsing
  */
-export const readHead = (
-  buffer: Buffer,
-  offset: number,
-  end: number
-): { readonly status: number; readonly headers: Record<string, string> } => {
+export const readHead = (buffer: Buffer, offset: number, end: number, withHeaders = true): Head => {
   const lines = buffer.toString("latin1", offset, end).split(CRLF)
   const statusLine = lines[0] ?? ""
   const match = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine)
   if (match === null) throw new HttpClientError({ reason: `malformed status line ${JSON.stringify(statusLine)}` })
   const headers: Record<string, string> = {}
+  let contentLength: string | undefined
+  let transferEncoding: string | undefined
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!
     const colon = line.indexOf(":")
-    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
+    if (colon <= 0) continue
+    const name = line.slice(0, colon).trim().toLowerCase()
+    if (name === "content-length") contentLength = line.slice(colon + 1).trim()
+    else if (name === "transfer-encoding") transferEncoding = line.slice(colon + 1).trim()
+    if (withHeaders) headers[name] = line.slice(colon + 1).trim()
   }
-  return { status: Number(match[1]), headers }
+  return {
+    status: Number(match[1]),
+    contentLength,
+    chunked: transferEncoding?.toLowerCase().includes("chunked") === true,
+    headers
+  }
 }
 
 /** A chunked body from `start`: the parts' bytes and where the message ends; `undefined` if incomplete. */
@@ -180,7 +206,8 @@ export const parseResponse = (buffer: Buffer, options: ParseOptions = {}): Parse
   for (;;) {
     const end = buffer.indexOf("\r\n\r\n", offset, "latin1")
     if (end < 0) return undefined
-    const { headers, status } = readHead(buffer, offset, end)
+    const head = readHead(buffer, offset, end, options.headers !== false)
+    const { headers, status } = head
     const bodyStart = end + 4
     if (status >= 100 && status < 200) {
       offset = bodyStart
@@ -189,11 +216,11 @@ export const parseResponse = (buffer: Buffer, options: ParseOptions = {}): Parse
     if (options.head === true || status === 204 || status === 304) {
       return { status, headers, body: Buffer.alloc(0), used: bodyStart }
     }
-    if (headers["transfer-encoding"]?.toLowerCase().includes("chunked")) {
+    if (head.chunked) {
       const chunked = parseChunked(buffer, bodyStart)
       return chunked === undefined ? undefined : { status, headers, ...chunked }
     }
-    const length = headers["content-length"]
+    const length = head.contentLength
     if (length === undefined && options.unframed !== "empty") return undefined // delimited by the close
     const n = length === undefined ? 0 : Number(length)
     if (buffer.length < bodyStart + n) return undefined

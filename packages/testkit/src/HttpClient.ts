@@ -61,7 +61,7 @@ export const connect = (host: string, port: number): Promise<Connection> =>
       if (pending === undefined) return
       let parsed
       try {
-        parsed = parseResponse(buffer, { unframed: "empty" })
+        parsed = parseResponse(buffer, { unframed: "empty", headers: false })
       } catch (e) {
         failPending(e instanceof HttpClientError ? e.reason : String(e))
         socket.destroy()
