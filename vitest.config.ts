@@ -33,7 +33,13 @@ export default defineConfig({
         replacement: fileURLToPath(new URL("./packages/core/src/testing/index.ts", import.meta.url))
       },
       { find: /^@adabatch\/server$/, replacement: src("server") },
-      { find: /^@adabatch\/bench$/, replacement: src("bench") }
+      { find: /^@adabatch\/bench$/, replacement: src("bench") },
+      { find: /^@adabatch\/testkit$/, replacement: src("testkit") },
+      // the testkit's modules are entries of their own (`@adabatch/testkit/Load`)
+      {
+        find: /^@adabatch\/testkit\/(\w+)$/,
+        replacement: `${fileURLToPath(new URL("./packages/testkit/src/", import.meta.url))}$1.ts`
+      }
     ]
   },
   test: {

@@ -6,13 +6,13 @@
  * stops with 0 on the image's STOPSIGNAL. The test listens on 127.0.0.1, not the image's 0.0.0.0.
  */
 import { Haproxy } from "@adabatch/bench"
+import { eventually, send } from "@adabatch/testkit/Client"
 import { describe, expect, it } from "@effect/vitest"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import { eventually, send } from "../reliability/harness/Client.js"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))
 const dockerfile = Fs.readFileSync(Path.join(root, "deploy/docker/Dockerfile"), "utf8")

@@ -2,6 +2,7 @@
  * Renders `docs/reliability.md` from the figures the reliability tests wrote (one JSON file per
  * test file) and vitest's JSON report (which tests passed).
  */
+import * as Markdown from "@adabatch/testkit/Markdown"
 
 /** One test's result, from vitest's JSON reporter. */
 export interface TestResult {
@@ -70,11 +71,7 @@ const statuses = (s: Record<string, number> | undefined): string =>
     : Object.entries(s).map(([k, v]) => `${k}: ${num(v, 0)}`).join(", ")
 
 const table = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string =>
-  [
-    `| ${head.join(" | ")} |`,
-    `|${head.map(() => "---").join("|")}|`,
-    ...rows.map((r) => `| ${r.join(" | ")} |`)
-  ].join("\n")
+  Markdown.table(head, rows, "left")
 
 const passed = (tests: ReadonlyArray<TestResult>, file: string, fragment?: string) => {
   const list = tests.filter((t) => t.file.endsWith(file) && (fragment === undefined || t.name.includes(fragment)))

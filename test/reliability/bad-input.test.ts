@@ -5,12 +5,13 @@
  * Node's own 400/408/431 for broken HTTP), while good requests sent at the same time keep
  * succeeding with the right embeddings.
  */
+import { type Outcome, sleep } from "@adabatch/testkit/Client"
+import { oneShot, Pool, requestBytes } from "@adabatch/testkit/RawHttp"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { brotliCompressSync, gzipSync } from "node:zlib"
-import { json, type Outcome, sleep } from "./harness/Client.js"
 import { Figures } from "./harness/Figures.js"
 import * as InProcess from "./harness/InProcess.js"
-import { oneShot, Pool, requestBytes } from "./harness/RawHttp.js"
+import { json } from "./harness/Json.js"
 import { text } from "./harness/Texts.js"
 
 const figures = new Figures("bad-input")

@@ -7,14 +7,15 @@
  * replaced) so a test can hold the worker busy at a gate and see every input that reaches it.
  */
 import type { EmbeddingModel } from "@adabatch/core"
+import { eventually, type Outcome } from "@adabatch/testkit/Client"
+import * as Metrics from "@adabatch/testkit/Prometheus"
+import { connect, exchange, oneShot, requestBytes } from "@adabatch/testkit/RawHttp"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Latch } from "effect"
 import type * as Net from "node:net"
-import { eventually, json, type Outcome } from "./harness/Client.js"
 import { Figures } from "./harness/Figures.js"
 import * as InProcess from "./harness/InProcess.js"
-import * as Metrics from "./harness/Metrics.js"
-import { connect, exchange, oneShot, requestBytes } from "./harness/RawHttp.js"
+import { json } from "./harness/Json.js"
 import { text } from "./harness/Texts.js"
 
 const figures = new Figures("disconnect")

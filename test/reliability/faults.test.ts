@@ -8,13 +8,14 @@
  * - a model that hangs past the deadline gives 504s, not a stuck server.
  */
 import { ModelTesting } from "@adabatch/core/testing"
+import { agent, eventually, type Outcome, send, sleep } from "@adabatch/testkit/Client"
+import * as Metrics from "@adabatch/testkit/Prometheus"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type * as Http from "node:http"
-import { agent, eventually, json, type Outcome, send, sleep } from "./harness/Client.js"
 import { Figures, round } from "./harness/Figures.js"
 import * as InProcess from "./harness/InProcess.js"
-import * as Metrics from "./harness/Metrics.js"
+import { json } from "./harness/Json.js"
 import { text } from "./harness/Texts.js"
 
 const figures = new Figures("faults")

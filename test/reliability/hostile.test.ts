@@ -15,14 +15,15 @@
  * The server runs with a 3 s write timeout and a 4 s body timeout, so that every wait is short.
  * Lone surrogates and `truncate` on `/v1/embeddings` are cases of the bad-input catalogue.
  */
+import { send, sleep } from "@adabatch/testkit/Client"
+import * as Metrics from "@adabatch/testkit/Prometheus"
+import { connect, exchange, oneShot, pipelined, requestBytes } from "@adabatch/testkit/RawHttp"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type * as Net from "node:net"
 import * as Zlib from "node:zlib"
 import * as Child from "./harness/ChildServer.js"
-import { json, send, sleep } from "./harness/Client.js"
 import { Figures, mib, round } from "./harness/Figures.js"
-import * as Metrics from "./harness/Metrics.js"
-import { connect, exchange, oneShot, pipelined, requestBytes } from "./harness/RawHttp.js"
+import { json } from "./harness/Json.js"
 import { text } from "./harness/Texts.js"
 
 const figures = new Figures("hostile")

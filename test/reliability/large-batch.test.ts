@@ -10,11 +10,13 @@
  * latency. For comparison with a large request queued whole (what the feed window avoids), run it
  * with `ADABATCH_FEED_WINDOW=1000000 ADABATCH_QUEUE_CAPACITY=4096` (the child server reads both).
  */
+import { agent, send } from "@adabatch/testkit/Client"
+import { nearestRank } from "@adabatch/testkit/Stats"
+import { closedLoop, type LoadResult, openLoop } from "@adabatch/testkit/Traffic"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Child from "./harness/ChildServer.js"
-import { agent, json, send } from "./harness/Client.js"
 import { Figures, round } from "./harness/Figures.js"
-import { closedLoop, type LoadResult, openLoop, quantile } from "./harness/Load.js"
+import { json } from "./harness/Json.js"
 import { long } from "./harness/Settings.js"
 import { text, texts } from "./harness/Texts.js"
 
@@ -55,9 +57,9 @@ const summary = (r: LoadResult) => ({
   sent: r.tally.sent,
   statuses: r.tally.statuses(),
   errors: r.tally.errorsByCode(),
-  p50Ms: round(quantile(r.okLatencies, 0.5)),
-  p99Ms: round(quantile(r.okLatencies, 0.99)),
-  maxMs: round(quantile(r.okLatencies, 1))
+  p50Ms: round(nearestRank(r.okLatencies, 0.5)),
+  p99Ms: round(nearestRank(r.okLatencies, 0.99)),
+  maxMs: round(nearestRank(r.okLatencies, 1))
 })
 
 describe("a 2,048-input request beside single texts", () => {
@@ -102,7 +104,7 @@ describe("a 2,048-input request beside single texts", () => {
           s
         ) => [String(s), sentLarge.filter((o) => o.status === s).length])
       ),
-      p50Ms: round(quantile(sentLarge.filter((o) => o.status === 200).map((o) => o.latencyMs), 0.5)),
+      p50Ms: round(nearestRank(sentLarge.filter((o) => o.status === 200).map((o) => o.latencyMs), 0.5)),
       inputsPerSecond: round(
         (sentLarge.filter((o) => o.status === 200).length * largeInputs) /
           (sentLarge.reduce((a, o) => a + o.latencyMs, 0) / 1000 || 1),
@@ -111,7 +113,7 @@ describe("a 2,048-input request beside single texts", () => {
     })
     figures.set(
       "p99Ratio",
-      round(quantile(beside.okLatencies, 0.99) / quantile(alone.okLatencies, 0.99), 2)
+      round(nearestRank(beside.okLatencies, 0.99) / nearestRank(alone.okLatencies, 0.99), 2)
     )
 
     expect(alone.tally.status(200)).toBe(alone.tally.sent)

@@ -11,14 +11,15 @@
  * `/metrics`. The stall figures go to the report; they are not asserted (a shared machine stalls
  * for reasons of its own).
  */
+import { type Outcome, send, sleep } from "@adabatch/testkit/Client"
+import * as Metrics from "@adabatch/testkit/Prometheus"
+import { Pool, requestBytes } from "@adabatch/testkit/RawHttp"
+import { nearestRank } from "@adabatch/testkit/Stats"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
 import * as Child from "./harness/ChildServer.js"
-import { json, type Outcome, send, sleep } from "./harness/Client.js"
 import { Figures, round } from "./harness/Figures.js"
-import { quantile } from "./harness/Load.js"
-import * as Metrics from "./harness/Metrics.js"
-import { Pool, requestBytes } from "./harness/RawHttp.js"
+import { json } from "./harness/Json.js"
 import { text } from "./harness/Texts.js"
 
 const figures = new Figures("long-inputs")
@@ -158,7 +159,7 @@ describe("long inputs while normal requests run", () => {
       normalRequests: during.length,
       normalNot200: during.filter((n) => n.status !== 200).length,
       normalMaxMs: round(latencies.reduce((a, b) => Math.max(a, b), 0)),
-      normalP99Ms: round(quantile(latencies, 0.99)),
+      normalP99Ms: round(nearestRank(latencies, 0.99)),
       worstStallMs: lags.reduce((a, b) => Math.max(a, b), 0)
     }
   }

@@ -12,16 +12,18 @@
  * queue of 128 inputs (well under a second of work), so that nothing admitted outlives its deadline
  * and the server can be idle again 1 s after the load stops.
  */
+import { type Outcome, sleep } from "@adabatch/testkit/Client"
+import * as Metrics from "@adabatch/testkit/Prometheus"
+import { Pool, requestBytes } from "@adabatch/testkit/RawHttp"
+import { nearestRank } from "@adabatch/testkit/Stats"
+import { closedLoop, openLoop } from "@adabatch/testkit/Traffic"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { statSync } from "node:fs"
 import { join } from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import * as Child from "./harness/ChildServer.js"
-import { json, type Outcome, sleep } from "./harness/Client.js"
 import { Figures, mib, round } from "./harness/Figures.js"
-import { closedLoop, openLoop, quantile } from "./harness/Load.js"
-import * as Metrics from "./harness/Metrics.js"
-import { Pool, requestBytes } from "./harness/RawHttp.js"
+import { json } from "./harness/Json.js"
 import { long, overloadMs, strict } from "./harness/Settings.js"
 import { texts } from "./harness/Texts.js"
 
@@ -99,7 +101,7 @@ const run = async (overflow: "reject" | "backpressure", server: Child.ChildServe
       expect(o.status).toBe(200)
       idleLatencies.push(o.latencyMs)
     }
-    const idleP50 = quantile(idleLatencies, 0.5)
+    const idleP50 = nearestRank(idleLatencies, 0.5)
     const info = json(await probePool.send(requestBytes(port, "GET", "/info"))!)
     const modelBytes = statSync(join(info.model_path, "model.onnx")).size
 
@@ -217,8 +219,8 @@ const run = async (overflow: "reject" | "backpressure", server: Child.ChildServe
       values.length === 0
         ? undefined
         : {
-          p50: round(quantile(values, 0.5), 0),
-          p99: round(quantile(values, 0.99), 0),
+          p50: round(nearestRank(values, 0.5), 0),
+          p99: round(nearestRank(values, 0.99), 0),
           max: round(maxOf(values), 0)
         }
     const delta = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]))

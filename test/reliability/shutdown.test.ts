@@ -5,11 +5,12 @@
  * answer, the process must exit 0, and no inference worker thread may outlive it (the child's
  * preload reports worker threads still running at exit).
  */
+import { type Outcome, sleep } from "@adabatch/testkit/Client"
+import { Pool, requestBytes } from "@adabatch/testkit/RawHttp"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Child from "./harness/ChildServer.js"
-import { json, type Outcome, sleep } from "./harness/Client.js"
 import { Figures, round } from "./harness/Figures.js"
-import { Pool, requestBytes } from "./harness/RawHttp.js"
+import { json } from "./harness/Json.js"
 import { texts } from "./harness/Texts.js"
 
 const figures = new Figures("shutdown")

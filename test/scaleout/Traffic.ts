@@ -3,8 +3,8 @@
  * keep-alive connection, and its record says when it left, when it ended, and how: an HTTP status
  * (with the replica that answered, from HAProxy's `X-Served-By`) or the connection error instead.
  */
+import { agent, type Outcome, send, sleep } from "@adabatch/testkit/Client"
 import type * as Http from "node:http"
-import { agent, type Outcome, send, sleep } from "../reliability/harness/Client.js"
 
 /** One request. */
 export interface Sent {

@@ -16,9 +16,9 @@
  * The counts are printed (docs/deploy.md records them). Needs `haproxy` (`.ci/run` installs it).
  */
 import { Haproxy, Replicas } from "@adabatch/bench"
+import { agent, eventually, send, sleep } from "@adabatch/testkit/Client"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
 import { fileURLToPath } from "node:url"
-import { agent, eventually, send, sleep } from "../reliability/harness/Client.js"
 import { byReplica, closedLoop, openLoop, type Sent, tally } from "./Traffic.js"
 
 const root = fileURLToPath(new URL("../../", import.meta.url))

@@ -1,12 +1,13 @@
 /**
  * Runs a server under test in a child process, so that the load generator never shares its event
  * loop. The child speaks the small protocol of `servers/childProtocol.mjs`: it announces its port
- * over IPC once it listens, reports its CPU and memory on request and stops on SIGTERM.
+ * over IPC once it listens, reports its CPU and memory on request and stops on SIGTERM. Spawning,
+ * waiting and stopping are the testkit's `ChildProcess`.
  *
  * @since 0.1.0
  */
+import * as ChildProcess from "@adabatch/testkit/ChildProcess"
 import { Data, Effect, type Scope } from "effect"
-import * as ChildProcess from "node:child_process"
 
 /**
  * The child failed to start, or died.
@@ -49,6 +50,45 @@ export interface ChildServer {
   readonly stats: () => Promise<ChildStats>
 }
 
+type Message = { type?: string; port?: number; message?: string } & Partial<ChildStats>
+
+/** The reason of a failed start, worded as this module always did. */
+const reasonOf = (e: ChildProcess.ChildProcessError, timeoutMs: number): string => {
+  const stderr = e.stderr ? `: ${e.stderr}` : ""
+  switch (e.reason) {
+    case "timeout":
+      return `did not listen within ${timeoutMs} ms${stderr}`
+    case "exit":
+      return `exited (code ${e.exit?.code ?? null}, signal ${e.exit?.signal ?? null}) before listening${stderr}`
+    case "failed":
+      return `failed to start: ${e.detail}`
+    case "spawn":
+      return e.detail
+  }
+}
+
+/** Answers `stats` requests of the running child, in order. */
+const statsOf = (name: string, spawned: ChildProcess.Spawned): () => Promise<ChildStats> => {
+  const { child } = spawned
+  const waiting: Array<(s: ChildStats) => void> = []
+  child.on("message", (raw) => {
+    const msg = raw as Message
+    if (msg.type !== "stats") return
+    waiting.shift()?.({
+      cpuUserMs: msg.cpuUserMs ?? 0,
+      cpuSystemMs: msg.cpuSystemMs ?? 0,
+      rss: msg.rss ?? 0,
+      heapUsed: msg.heapUsed ?? 0
+    })
+  })
+  return () =>
+    new Promise<ChildStats>((resolve, reject) => {
+      if (!child.connected) return reject(new Error(`${name} is not running`))
+      waiting.push(resolve)
+      child.send({ type: "stats" })
+    })
+}
+
 /**
  * Starts `entry` (a plain JavaScript module) with `config` as JSON in argv[2]; waits for it to
  * listen (at most `startTimeoutMs`). The process is stopped (SIGTERM, then SIGKILL after 5 s) when
@@ -64,88 +104,40 @@ export const start = (options: {
   readonly execArgv?: ReadonlyArray<string> | undefined
   readonly env?: Record<string, string> | undefined
   readonly startTimeoutMs?: number | undefined
-}): Effect.Effect<ChildServer, ChildServerError, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.callback<{ server: ChildServer; child: ChildProcess.ChildProcess }, ChildServerError>((resume) => {
-      const child = ChildProcess.spawn(
-        process.execPath,
-        [...(options.execArgv ?? []), options.entry, JSON.stringify(options.config ?? {})],
-        {
-          stdio: ["ignore", "ignore", "pipe", "ipc"],
-          env: { ...process.env, ...options.env }
-        }
-      )
-      let stderr = ""
-      child.stderr?.on("data", (d: Buffer) => {
-        stderr = (stderr + d.toString("utf8")).slice(-4000)
+}): Effect.Effect<ChildServer, ChildServerError, Scope.Scope> => {
+  const timeoutMs = options.startTimeoutMs ?? 60_000
+  return Effect.acquireRelease(
+    Effect.suspend(() => {
+      const spawned = ChildProcess.spawn({
+        args: [...(options.execArgv ?? []), options.entry, JSON.stringify(options.config ?? {})],
+        env: options.env,
+        ipc: true,
+        stdout: false,
+        tailChars: 4000
       })
-      let settled = false
-      const done = (e: ChildServerError | { server: ChildServer; child: ChildProcess.ChildProcess }) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        if (e instanceof ChildServerError) {
-          child.kill("SIGKILL")
-          resume(Effect.fail(e))
-        } else resume(Effect.succeed(e))
-      }
-      const timer = setTimeout(
-        () =>
-          done(
-            new ChildServerError({
-              entry: options.entry,
-              reason: `did not listen within ${options.startTimeoutMs ?? 60_000} ms${stderr ? `: ${stderr}` : ""}`
-            })
-          ),
-        options.startTimeoutMs ?? 60_000
-      )
-      const waiting: Array<(s: ChildStats) => void> = []
-      child.on("message", (raw) => {
-        const msg = raw as { type?: string; port?: number; message?: string } & Partial<ChildStats>
-        if (msg.type === "listening" && typeof msg.port === "number") {
-          done({
-            child,
-            server: {
-              name: options.name,
-              port: msg.port,
-              pid: child.pid ?? -1,
-              stats: () =>
-                new Promise<ChildStats>((resolve, reject) => {
-                  if (!child.connected) return reject(new Error(`${options.name} is not running`))
-                  waiting.push(resolve)
-                  child.send({ type: "stats" })
-                })
-            }
-          })
-        } else if (msg.type === "failed") {
-          done(new ChildServerError({ entry: options.entry, reason: `failed to start: ${msg.message ?? ""}` }))
-        } else if (msg.type === "stats") {
-          waiting.shift()?.({
-            cpuUserMs: msg.cpuUserMs ?? 0,
-            cpuSystemMs: msg.cpuSystemMs ?? 0,
-            rss: msg.rss ?? 0,
-            heapUsed: msg.heapUsed ?? 0
-          })
+      const stats = statsOf(options.name, spawned)
+      const listening = ChildProcess.whenReady(spawned, {
+        timeoutMs,
+        detect: (raw) => {
+          const msg = (raw ?? {}) as Message
+          if (msg.type === "failed") throw new Error(msg.message ?? "")
+          return msg.type === "listening" && typeof msg.port === "number" ? msg.port : undefined
         }
       })
-      child.on("exit", (code, signal) => {
-        done(
+      return Effect.tryPromise({
+        try: () => listening,
+        catch: (e) =>
           new ChildServerError({
             entry: options.entry,
-            reason: `exited (code ${code}, signal ${signal}) before listening${stderr ? `: ${stderr}` : ""}`
+            reason: e instanceof ChildProcess.ChildProcessError ? reasonOf(e, timeoutMs) : String(e)
           })
-        )
-      })
-      child.on("error", (e) => done(new ChildServerError({ entry: options.entry, reason: e.message })))
+      }).pipe(
+        Effect.map((port) => ({
+          spawned,
+          server: { name: options.name, port, pid: spawned.pid, stats }
+        }))
+      )
     }),
-    ({ child }) =>
-      Effect.callback<void>((resume) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
-        const kill = setTimeout(() => child.kill("SIGKILL"), 5000)
-        child.once("exit", () => {
-          clearTimeout(kill)
-          resume(Effect.void)
-        })
-        child.kill("SIGTERM")
-      })
+    ({ spawned }) => Effect.promise(() => spawned.stop("SIGTERM", 5000))
   ).pipe(Effect.map(({ server }) => server))
+}

@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import * as TestChild from "@adabatch/testkit/ChildProcess"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
@@ -189,46 +190,36 @@ export const start = async (options: RenderOptions & { readonly startTimeoutMs?:
   Fs.writeFileSync(file, config)
   const check = ChildProcess.spawnSync("haproxy", ["-c", "-q", "-f", file], { encoding: "utf8" })
   if (check.status !== 0) throw new Error(`haproxy -c failed:\n${check.stdout}${check.stderr}`)
-  const child = ChildProcess.spawn("haproxy", ["-f", file, "-db"], { stdio: ["ignore", "pipe", "pipe"] })
-  let log = ""
-  const append = (d: Buffer) => void (log = (log + d.toString()).slice(-50_000))
-  child.stdout.on("data", append)
-  child.stderr.on("data", append)
-  const orphan = () => child.kill("SIGKILL")
-  process.once("exit", orphan)
-  const exited = new Promise<void>((resolve) =>
-    child.once("exit", () => {
-      process.off("exit", orphan)
-      resolve()
-    })
-  )
+  const spawned = TestChild.spawn({
+    command: "haproxy",
+    args: ["-f", file, "-db"],
+    tailChars: 50_000,
+    killOnParentExit: true
+  })
+  const { child } = spawned
+  const log = spawned.output
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM")
-      const timer = setTimeout(() => child.kill("SIGKILL"), 3000)
-      await exited
-      clearTimeout(timer)
-    }
+    await spawned.stop("SIGTERM", 3000)
     Fs.rmSync(dir, { recursive: true, force: true })
   }
   const deadline = Date.now() + (options.startTimeoutMs ?? 10_000)
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}:\n${log}`)
+    if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}:\n${log()}`)
     const up = await get(options.statsPort, "/;csv").then((r) => r.status === 200, () => false)
     if (up) break
     if (Date.now() > deadline) {
       await stop()
-      throw new Error(`haproxy did not start:\n${log}`)
+      throw new Error(`haproxy did not start:\n${log()}`)
     }
     await new Promise((r) => setTimeout(r, 50))
   }
   return {
     port: options.port,
     statsPort: options.statsPort,
-    pid: child.pid!,
+    pid: spawned.pid,
     config,
     servers: async () => parseStats((await get(options.statsPort, "/;csv")).body),
-    log: () => log,
+    log,
     stop
   }
 }

@@ -11,8 +11,8 @@
  *
  * @since 0.1.0
  */
+import * as Random from "@adabatch/testkit/Random"
 import type { Effect } from "effect"
-import * as Random from "./Random.js"
 
 /**
  * Which input set.

@@ -4,20 +4,14 @@
  *
  * @since 0.1.0
  */
+import { table } from "@adabatch/testkit/Markdown"
+import * as Stats from "@adabatch/testkit/Stats"
 import { num, spread } from "./Report.js"
 import type { Results } from "./Results.js"
 import type { LayoutResult } from "./scenarios/LayoutScenario.js"
-import * as Stats from "./Stats.js"
 import type { Headline } from "./Summary.js"
 
 const MiB = 1024 * 1024
-
-const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string =>
-  [
-    `| ${header.join(" | ")} |`,
-    `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
-    ...rows.map((r) => `| ${r.join(" | ")} |`)
-  ].join("\n")
 
 /**
  * Per repeat: the chosen layout's throughput over the best layout's on `input`.

@@ -5,9 +5,9 @@
  *
  * @since 0.1.0
  */
+import { median } from "@adabatch/testkit/Stats"
 import { Data, Effect, type Scope } from "effect"
 import * as WorkerThreads from "node:worker_threads"
-import { median } from "./Stats.js"
 
 /**
  * The ceiling worker failed.

@@ -4,11 +4,12 @@
  *
  * @since 0.1.0
  */
+import { table } from "@adabatch/testkit/Markdown"
+import * as Stats from "@adabatch/testkit/Stats"
 import type { TopLevelSpec } from "vega-lite"
 import * as Charts from "./Charts.js"
 import type { InputKind } from "./Inputs.js"
 import type { PeerClosedRun, PeerResult, PeerSystem } from "./scenarios/PeerScenario.js"
-import * as Stats from "./Stats.js"
 import type { Headline } from "./Summary.js"
 
 const perRepeat = (runs: ReadonlyArray<ReadonlyArray<number>>, p: number) => runs.map((r) => Stats.percentile(r, p))
@@ -65,13 +66,6 @@ const spreadText = (s: Stats.Spread, unit = ""): string =>
   s.values.length <= 1 || s.min === s.max
     ? `${fmt(s.median)}${unit}`
     : `${fmt(s.median)}${unit} (${fmt(s.min)} - ${fmt(s.max)})`
-
-const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string =>
-  [
-    `| ${header.join(" | ")} |`,
-    `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
-    ...rows.map((r) => `| ${r.join(" | ")} |`)
-  ].join("\n")
 
 /**
  * The report section. `chart` registers a chart and returns its Markdown image link.

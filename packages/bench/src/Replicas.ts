@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import * as ChildProcess from "node:child_process"
+import * as ChildProcess from "@adabatch/testkit/ChildProcess"
 import * as Path from "node:path"
 import * as Haproxy from "./Haproxy.js"
 
@@ -47,10 +47,7 @@ export interface ReplicaOptions {
  * @since 0.1.0
  * @category models
  */
-export interface Exit {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-}
+export type Exit = ChildProcess.Exit
 
 /**
  * A running replica.
@@ -78,70 +75,48 @@ const readyLine = /adabatch ready on http:\/\/127\.0\.0\.1:(\d+)/
  * @since 0.1.0
  * @category constructors
  */
-export const startReplica = (options: ReplicaOptions): Promise<Replica> =>
-  new Promise((resolve, reject) => {
-    const child = ChildProcess.spawn(
-      process.execPath,
-      [
-        ...(options.execArgv ?? []),
-        options.bin ?? builtBin,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(options.port),
-        ...options.flags
-      ],
-      { cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } }
-    )
-    let output = ""
-    let ready = false
+export const startReplica = async (options: ReplicaOptions): Promise<Replica> => {
+  const spawned = ChildProcess.spawn({
+    args: [
+      ...(options.execArgv ?? []),
+      options.bin ?? builtBin,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(options.port),
+      ...options.flags
+    ],
+    cwd: options.cwd,
+    env: options.env,
     // never outlive this process (when it exits without stopping the replica first)
-    const orphan = () => child.kill("SIGKILL")
-    process.once("exit", orphan)
-    const exited = new Promise<Exit>((done) =>
-      child.once("exit", (code, signal) => {
-        process.off("exit", orphan)
-        done({ code, signal })
-      })
-    )
-    const timeoutMs = options.startTimeoutMs ?? 120_000
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL")
-      reject(new Error(`replica ${options.name} was not ready within ${timeoutMs} ms:\n${output}`))
-    }, timeoutMs)
-    const onData = (stream: NodeJS.WriteStream) => (d: Buffer) => {
-      output = (output + d.toString()).slice(-20_000)
-      if (options.inheritOutput === true) stream.write(`[${options.name}] ${d.toString()}`)
-      const match = ready ? null : readyLine.exec(output)
-      if (match === null) return
-      ready = true
-      clearTimeout(timer)
-      resolve({
-        name: options.name,
-        port: Number(match[1]),
-        pid: child.pid!,
-        exited,
-        output: () => output,
-        stop: (signal = "SIGTERM", killAfterMs = 30_000) => {
-          if (child.exitCode === null && child.signalCode === null) {
-            child.kill(signal)
-            const kill = setTimeout(() => child.kill("SIGKILL"), killAfterMs)
-            void exited.then(() => clearTimeout(kill))
-          }
-          return exited
-        }
-      })
+    killOnParentExit: true,
+    onOutput: (stream, d) => {
+      if (options.inheritOutput === true) process[stream].write(`[${options.name}] ${d.toString()}`)
     }
-    child.stdout.on("data", onData(process.stdout))
-    child.stderr.on("data", onData(process.stderr))
-    void exited.then(({ code, signal }) => {
-      if (ready) return
-      clearTimeout(timer)
-      reject(
-        new Error(`replica ${options.name} exited (code ${code}, signal ${signal}) before it was ready:\n${output}`)
-      )
-    })
   })
+  const timeoutMs = options.startTimeoutMs ?? 120_000
+  const port = await ChildProcess.whenReady(spawned, {
+    timeoutMs,
+    detect: () => readyLine.exec(spawned.output())?.[1]
+  }).catch((e: unknown) => {
+    if (!(e instanceof ChildProcess.ChildProcessError)) throw e
+    throw new Error(
+      e.reason === "timeout"
+        ? `replica ${options.name} was not ready within ${timeoutMs} ms:\n${e.output}`
+        : `replica ${options.name} exited (code ${e.exit?.code ?? null}, signal ${
+          e.exit?.signal ?? null
+        }) before it was ready:\n${e.output}`
+    )
+  })
+  return {
+    name: options.name,
+    port: Number(port),
+    pid: spawned.pid,
+    exited: spawned.exited,
+    output: spawned.output,
+    stop: spawned.stop
+  }
+}
 
 /**
  * Replicas behind HAProxy.

@@ -4,6 +4,8 @@
  *
  * @since 0.1.0
  */
+import { table } from "@adabatch/testkit/Markdown"
+import * as Stats from "@adabatch/testkit/Stats"
 import type { TopLevelSpec } from "vega-lite"
 import * as Charts from "./Charts.js"
 import * as LayoutReport from "./LayoutReport.js"
@@ -12,7 +14,6 @@ import * as PeerReport from "./PeerReport.js"
 import type { Results } from "./Results.js"
 import { originalFigures } from "./scenarios/OriginalScenario.js"
 import type { ReplicasResult } from "./scenarios/ReplicasScenario.js"
-import * as Stats from "./Stats.js"
 import * as Summary from "./Summary.js"
 
 /**
@@ -41,13 +42,6 @@ export const spread = (s: Stats.Spread, unit = ""): string =>
   s.values.length <= 1 || s.min === s.max
     ? `${num(s.median)}${unit}`
     : `${num(s.median)}${unit} (${num(s.min)} - ${num(s.max)})`
-
-const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string =>
-  [
-    `| ${header.join(" | ")} |`,
-    `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
-    ...rows.map((r) => `| ${r.join(" | ")} |`)
-  ].join("\n")
 
 const pct = (x: number) => `${Math.round(x * 100)} %`
 

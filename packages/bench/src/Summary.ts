@@ -4,10 +4,10 @@
  *
  * @since 0.1.0
  */
+import * as Stats from "@adabatch/testkit/Stats"
 import * as LayoutReport from "./LayoutReport.js"
 import * as PeerReport from "./PeerReport.js"
 import type { Results } from "./Results.js"
-import * as Stats from "./Stats.js"
 
 /**
  * One headline row.

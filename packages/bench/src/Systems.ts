@@ -16,13 +16,13 @@
  *
  * @since 0.1.0
  */
+import type { Outcome } from "@adabatch/testkit/Load"
 import { Cause, Effect, Exit, type Scope } from "effect"
 import * as DataLoaderSystem from "./baselines/DataLoaderSystem.js"
 import * as Original from "./baselines/Original.js"
 import * as TeiStyle from "./baselines/TeiStyle.js"
 import * as Unbatched from "./baselines/Unbatched.js"
 import * as Core from "./Core.js"
-import type { Outcome } from "./Load.js"
 import type { SystemName } from "./Options.js"
 
 /**

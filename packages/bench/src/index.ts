@@ -2,8 +2,8 @@
  * `@adabatch/bench`: the benchmarks behind every speed claim of adabatch. Run with `pnpm bench`
  * (quick) or `pnpm bench --full`; see `pnpm bench --help`.
  *
- * - statistics and load: {@link Stats}, {@link Random}, {@link Arrivals}, {@link Load},
- *   {@link HttpClient}, {@link HttpSend}, {@link Prometheus};
+ * - statistics, load generation, the raw HTTP client and Prometheus reading live in the internal
+ *   `@adabatch/testkit` package, shared with the reliability suite;
  * - what is measured against: {@link ModelCeiling}, {@link EngineCeiling}, {@link ChildServer}
  *   and the baselines ({@link Original}, {@link TeiStyle}, {@link DataLoaderSystem},
  *   {@link Unbatched}), gathered with adabatch's own systems in {@link Systems};
@@ -14,8 +14,6 @@
  * @since 0.1.0
  */
 
-/** @since 0.1.0 */
-export * as Arrivals from "./Arrivals.js"
 /** @since 0.1.0 */
 export * as DataLoaderSystem from "./baselines/DataLoaderSystem.js"
 /** @since 0.1.0 */
@@ -39,13 +37,7 @@ export * as Env from "./Env.js"
 /** @since 0.1.0 */
 export * as Haproxy from "./Haproxy.js"
 /** @since 0.1.0 */
-export * as HttpClient from "./HttpClient.js"
-/** @since 0.1.0 */
-export * as HttpSend from "./HttpSend.js"
-/** @since 0.1.0 */
 export * as Inputs from "./Inputs.js"
-/** @since 0.1.0 */
-export * as Load from "./Load.js"
 /** @since 0.1.0 */
 export * as Machine from "./Machine.js"
 /** @since 0.1.0 */
@@ -55,17 +47,11 @@ export * as Options from "./Options.js"
 /** @since 0.1.0 */
 export * as Progress from "./Progress.js"
 /** @since 0.1.0 */
-export * as Prometheus from "./Prometheus.js"
-/** @since 0.1.0 */
-export * as Random from "./Random.js"
-/** @since 0.1.0 */
 export * as Replicas from "./Replicas.js"
 /** @since 0.1.0 */
 export * as Report from "./Report.js"
 /** @since 0.1.0 */
 export * as Runner from "./Runner.js"
-/** @since 0.1.0 */
-export * as Stats from "./Stats.js"
 /** @since 0.1.0 */
 export * as Summary from "./Summary.js"
 /** @since 0.1.0 */

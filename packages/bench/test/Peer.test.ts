@@ -1,10 +1,11 @@
 import { BuiltinModel } from "@adabatch/core"
 import { makeServer } from "@adabatch/server"
+import * as Http1 from "@adabatch/testkit/Http1"
+import * as HttpClient from "@adabatch/testkit/HttpClient"
+import * as HttpSend from "@adabatch/testkit/HttpSend"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as ChildServer from "../src/ChildServer.js"
-import * as HttpClient from "../src/HttpClient.js"
-import * as HttpSend from "../src/HttpSend.js"
 import { compareVectors } from "../src/scenarios/PeerScenario.js"
 import { serverEntry } from "../src/scenarios/TransportScenario.js"
 
@@ -34,7 +35,7 @@ describe("the transformers.js peer (servers/peer.mjs)", () => {
       const bodies: Array<Array<Array<number>>> = []
       const send = HttpSend.make(
         pool,
-        [HttpClient.encodeRequest({
+        [Http1.encodeRequest({
           method: "POST",
           path: "/embed",
           host: "127.0.0.1",
@@ -51,7 +52,7 @@ describe("the transformers.js peer (servers/peer.mjs)", () => {
         expect(Math.hypot(...row)).toBeCloseTo(1, 5)
       }
       const invalid = HttpSend.make(pool, [
-        HttpClient.encodeRequest({ method: "POST", path: "/embed", host: "127.0.0.1", port: peer.port, body: "{" })
+        Http1.encodeRequest({ method: "POST", path: "/embed", host: "127.0.0.1", port: peer.port, body: "{" })
       ])
       expect(yield* Effect.promise(() => invalid(0))).toBe("error")
     })))

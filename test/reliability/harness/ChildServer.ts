@@ -2,9 +2,10 @@
  * The real server as a child process: `node --import tsx --import fixtures/child-preload.mjs
  * packages/server/src/bin.ts <flags>`, on 127.0.0.1 port 0. The bound address is read from the
  * ready log line (`adabatch ready on http://127.0.0.1:<port>: ...`). The preload reports the
- * child's memory and, at exit, whether any inference worker thread outlived it.
+ * child's memory and, at exit, whether any inference worker thread outlived it. Spawning, waiting
+ * and stopping are the testkit's `ChildProcess`.
  */
-import * as ChildProcess from "node:child_process"
+import * as ChildProcess from "@adabatch/testkit/ChildProcess"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -46,6 +47,7 @@ export interface Ended {
   readonly stderr: string
 }
 
+/** The running server process. */
 export interface ChildServer {
   readonly port: number
   readonly url: string
@@ -62,102 +64,79 @@ export interface ChildServer {
   readonly exited: Promise<Ended>
 }
 
+type ProbeLine =
+  | ({ readonly type: "memory" } & MemorySample)
+  | ({ readonly type: "exit" } & ExitReport)
+
 /** Starts the server with `flags` (after `--host 127.0.0.1 --port 0`); rejects if it is not ready in time. */
-export const start = (
+export const start = async (
   flags: ReadonlyArray<string>,
   options: { readonly startTimeoutMs?: number; readonly sampleMs?: number; readonly env?: Record<string, string> } = {}
-): Promise<ChildServer> =>
-  new Promise((resolve, reject) => {
-    const dir = mkdtempSync(join(tmpdir(), "adabatch-reliability-"))
-    const probe = join(dir, "probe.jsonl")
-    const child = ChildProcess.spawn(
-      process.execPath,
-      ["--import", "tsx", "--import", preload, bin, "--host", "127.0.0.1", "--port", "0", ...flags],
-      {
-        cwd: root,
-        stdio: ["ignore", "pipe", "pipe"],
-        env: {
-          ...process.env,
-          ...options.env,
-          ADABATCH_RELIABILITY_PROBE: probe,
-          ADABATCH_RELIABILITY_SAMPLE_MS: String(options.sampleMs ?? 250)
-        }
-      }
-    )
-    let stdout = ""
-    let stderr = ""
-    let ready = false
-    let signalAt = 0
-    const lines = (): Array<any> => {
-      if (!existsSync(probe)) return []
-      return readFileSync(probe, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l))
+): Promise<ChildServer> => {
+  const dir = mkdtempSync(join(tmpdir(), "adabatch-reliability-"))
+  const probe = join(dir, "probe.jsonl")
+  const spawned = ChildProcess.spawn({
+    args: ["--import", "tsx", "--import", preload, bin, "--host", "127.0.0.1", "--port", "0", ...flags],
+    cwd: root,
+    env: {
+      ...options.env,
+      ADABATCH_RELIABILITY_PROBE: probe,
+      ADABATCH_RELIABILITY_SAMPLE_MS: String(options.sampleMs ?? 250)
     }
-    const exited = new Promise<Ended>((done) => {
-      child.once("exit", (code, signal) => {
-        const exit = lines().find((l) => l.type === "exit")
-        done({
-          code,
-          signal,
-          afterMs: signalAt === 0 ? 0 : performance.now() - signalAt,
-          report: exit === undefined
-            ? undefined
-            : {
-              code: exit.code,
-              workersStarted: exit.workersStarted,
-              workersAlive: exit.workersAlive,
-              peakRss: exit.peakRss
-            },
-          stderr
-        })
-        rmSync(dir, { recursive: true, force: true })
-      })
-    })
-    const timer = setTimeout(() => {
-      if (ready) return
-      child.kill("SIGKILL")
-      reject(
-        new Error(`the server did not get ready within ${options.startTimeoutMs ?? 60_000} ms:\n${stdout}${stderr}`)
-      )
-    }, options.startTimeoutMs ?? 60_000)
-    child.stderr.on("data", (d: Buffer) => {
-      stderr = (stderr + d.toString("utf8")).slice(-20_000)
-    })
-    child.stdout.on("data", (d: Buffer) => {
-      stdout = (stdout + d.toString("utf8")).slice(-20_000)
-      if (ready) return
-      const match = /^.*adabatch ready on (http:\/\/127\.0\.0\.1:(\d+)):.*$/m.exec(stdout)
-      if (match === null) return
-      ready = true
-      clearTimeout(timer)
-      resolve({
-        port: Number(match[2]),
-        url: match[1]!,
-        pid: child.pid!,
-        readyLine: match[0],
-        memory: () => lines().filter((l) => l.type === "memory"),
-        rss: () => {
-          try {
-            const status = readFileSync(`/proc/${child.pid}/status`, "utf8")
-            return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024
-          } catch {
-            return 0
-          }
-        },
-        stop: (signal = "SIGTERM", killAfterMs = 30_000) => {
-          if (child.exitCode === null && child.signalCode === null) {
-            signalAt = performance.now()
-            child.kill(signal)
-            const kill = setTimeout(() => child.kill("SIGKILL"), killAfterMs)
-            void exited.then(() => clearTimeout(kill))
-          }
-          return exited
-        },
-        exited
-      })
-    })
-    child.once("exit", (code, signal) => {
-      if (ready) return
-      clearTimeout(timer)
-      reject(new Error(`the server exited (code ${code}, signal ${signal}) before it was ready:\n${stdout}${stderr}`))
-    })
   })
+  const lines = (): Array<ProbeLine> => {
+    if (!existsSync(probe)) return []
+    return readFileSync(probe, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as ProbeLine)
+  }
+  const exited = spawned.exited.then(({ code, signal }): Ended => {
+    const exit = lines().find((l) => l.type === "exit")
+    const signalAt = spawned.signalledAt()
+    rmSync(dir, { recursive: true, force: true })
+    return {
+      code,
+      signal,
+      afterMs: signalAt === undefined ? 0 : performance.now() - signalAt,
+      report: exit === undefined
+        ? undefined
+        : {
+          code: exit.code,
+          workersStarted: exit.workersStarted,
+          workersAlive: exit.workersAlive,
+          peakRss: exit.peakRss
+        },
+      stderr: spawned.stderr()
+    }
+  })
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000
+  const ready = await ChildProcess.whenReady(spawned, {
+    timeoutMs: startTimeoutMs,
+    detect: () => /^.*adabatch ready on (http:\/\/127\.0\.0\.1:(\d+)):.*$/m.exec(spawned.stdout()) ?? undefined
+  }).catch((e: unknown) => {
+    if (!(e instanceof ChildProcess.ChildProcessError)) throw e
+    const output = `${e.stdout}${e.stderr}`
+    throw new Error(
+      e.reason === "timeout"
+        ? `the server did not get ready within ${startTimeoutMs} ms:\n${output}`
+        : `the server exited (code ${e.exit?.code ?? null}, signal ${
+          e.exit?.signal ?? null
+        }) before it was ready:\n${output}`
+    )
+  })
+  return {
+    port: Number(ready[2]),
+    url: ready[1]!,
+    pid: spawned.pid,
+    readyLine: ready[0],
+    memory: () => lines().flatMap((l) => (l.type === "memory" ? [l] : [])),
+    rss: () => {
+      try {
+        const status = readFileSync(`/proc/${spawned.pid}/status`, "utf8")
+        return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024
+      } catch {
+        return 0
+      }
+    },
+    stop: (signal = "SIGTERM", killAfterMs = 30_000) => spawned.stop(signal, killAfterMs).then(() => exited),
+    exited
+  }
+}

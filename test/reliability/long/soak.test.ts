@@ -6,11 +6,12 @@
  *
  * `ADABATCH_RELIABILITY_SOAK_MS` shortens it for a trial run.
  */
+import { Pool, requestBytes } from "@adabatch/testkit/RawHttp"
+import { nearestRank, slope } from "@adabatch/testkit/Stats"
+import { closedLoop, openLoop } from "@adabatch/testkit/Traffic"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Child from "../harness/ChildServer.js"
 import { Figures, mib, round } from "../harness/Figures.js"
-import { closedLoop, openLoop, quantile, slope } from "../harness/Load.js"
-import { Pool, requestBytes } from "../harness/RawHttp.js"
 import { soakMs } from "../harness/Settings.js"
 import { texts } from "../harness/Texts.js"
 
@@ -72,8 +73,8 @@ describe("soak at 70 % of capacity", () => {
       const rssSlope = slope(minutes, memory.map((m) => m.rss / 2 ** 20))
       const heapSlope = slope(minutes, memory.map((m) => m.heapUsed / 2 ** 20))
       const lat = windows.filter((w) => w.t * 60_000 >= warmupMs && w.latencies.length > 0)
-      const p50s = lat.map((w) => quantile(w.latencies, 0.5))
-      const p99s = lat.map((w) => quantile(w.latencies, 0.99))
+      const p50s = lat.map((w) => nearestRank(w.latencies, 0.5))
+      const p99s = lat.map((w) => nearestRank(w.latencies, 0.99))
       const p50Slope = slope(lat.map((w) => w.t), p50s)
       const p99Slope = slope(lat.map((w) => w.t), p99s)
       const minute = Math.min(60_000, soakMs / 5)
@@ -101,10 +102,10 @@ describe("soak at 70 % of capacity", () => {
           last: mib(mean(lastMem.map((m) => m.heapUsed)))
         },
         latencyMs: {
-          firstP50: round(quantile(firstLat, 0.5)),
-          lastP50: round(quantile(lastLat, 0.5)),
-          firstP99: round(quantile(firstLat, 0.99)),
-          lastP99: round(quantile(lastLat, 0.99))
+          firstP50: round(nearestRank(firstLat, 0.5)),
+          lastP50: round(nearestRank(lastLat, 0.5)),
+          firstP99: round(nearestRank(firstLat, 0.99)),
+          lastP99: round(nearestRank(lastLat, 0.99))
         },
         slopesPerMinute: {
           rssMiB: round(rssSlope, 3),
@@ -115,8 +116,8 @@ describe("soak at 70 % of capacity", () => {
         windows: windows.map((w) => ({
           minute: round(w.t, 2),
           ok: w.latencies.length,
-          p50: round(quantile(w.latencies, 0.5)),
-          p99: round(quantile(w.latencies, 0.99))
+          p50: round(nearestRank(w.latencies, 0.5)),
+          p99: round(nearestRank(w.latencies, 0.99))
         }))
       })
 
@@ -130,7 +131,7 @@ describe("soak at 70 % of capacity", () => {
       // median latency of the last minute is within 3x (+ 20 ms) of the first minute's
       expect(rssGrowth).toBeLessThan(64 * 2 ** 20)
       expect(heapGrowth).toBeLessThan(32 * 2 ** 20)
-      expect(quantile(lastLat, 0.5)).toBeLessThanOrEqual(3 * quantile(firstLat, 0.5) + 20)
+      expect(nearestRank(lastLat, 0.5)).toBeLessThanOrEqual(3 * nearestRank(firstLat, 0.5) + 20)
     } finally {
       for (const pool of pools) pool.close()
       const ended = await server.stop()

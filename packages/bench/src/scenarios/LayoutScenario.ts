@@ -13,6 +13,8 @@
  *
  * @since 0.1.0
  */
+import * as Load from "@adabatch/testkit/Load"
+import * as Stats from "@adabatch/testkit/Stats"
 import { Effect } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -20,8 +22,6 @@ import * as Path from "node:path"
 import * as Core from "../Core.js"
 import type { Env } from "../Env.js"
 import type { InputKind } from "../Inputs.js"
-import * as Load from "../Load.js"
-import * as Stats from "../Stats.js"
 
 /**
  * One layout on one input set, over the repeats.

@@ -8,13 +8,13 @@
  *
  * @since 0.1.0
  */
+import * as Arrivals from "@adabatch/testkit/Arrivals"
+import * as Load from "@adabatch/testkit/Load"
+import * as Stats from "@adabatch/testkit/Stats"
 import { Effect } from "effect"
-import * as Arrivals from "../Arrivals.js"
 import type * as Core from "../Core.js"
 import type { Env } from "../Env.js"
 import type { InputKind } from "../Inputs.js"
-import * as Load from "../Load.js"
-import * as Stats from "../Stats.js"
 import * as Systems from "../Systems.js"
 import { concurrency as closedLoopConcurrency, type SystemsResult } from "./SystemsScenario.js"
 

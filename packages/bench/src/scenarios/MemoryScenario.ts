@@ -13,14 +13,14 @@
  *
  * @since 0.1.0
  */
+import * as Load from "@adabatch/testkit/Load"
+import * as Prometheus from "@adabatch/testkit/Prometheus"
 import { Effect } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import * as V8 from "node:v8"
 import * as Core from "../Core.js"
 import type { Env } from "../Env.js"
 import type { InputKind } from "../Inputs.js"
-import * as Load from "../Load.js"
-import * as Prometheus from "../Prometheus.js"
 
 /**
  * One variant over the repeats.

@@ -4,10 +4,10 @@
  *
  * @since 0.1.0
  */
+import * as Stats from "@adabatch/testkit/Stats"
 import { Effect } from "effect"
 import type { Env } from "../Env.js"
 import type { ModelCeilingError } from "../ModelCeiling.js"
-import * as Stats from "../Stats.js"
 
 /**
  * One grid point over the repeats.

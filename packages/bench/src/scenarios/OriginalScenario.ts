@@ -14,16 +14,16 @@
  *
  * @since 0.1.0
  */
+import * as HttpClient from "@adabatch/testkit/HttpClient"
+import * as HttpSend from "@adabatch/testkit/HttpSend"
+import * as Load from "@adabatch/testkit/Load"
+import * as Prometheus from "@adabatch/testkit/Prometheus"
+import * as Stats from "@adabatch/testkit/Stats"
 import { Effect } from "effect"
 import * as ChildServer from "../ChildServer.js"
 import * as Core from "../Core.js"
 import type { Env } from "../Env.js"
-import * as HttpClient from "../HttpClient.js"
-import * as HttpSend from "../HttpSend.js"
-import * as Load from "../Load.js"
 import type { ModelCeilingError } from "../ModelCeiling.js"
-import * as Prometheus from "../Prometheus.js"
-import * as Stats from "../Stats.js"
 import { serverEntry } from "./TransportScenario.js"
 
 /**

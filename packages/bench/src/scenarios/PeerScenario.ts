@@ -20,18 +20,18 @@
  *
  * @since 0.1.0
  */
+import * as Arrivals from "@adabatch/testkit/Arrivals"
+import * as HttpClient from "@adabatch/testkit/HttpClient"
+import * as HttpSend from "@adabatch/testkit/HttpSend"
+import * as Load from "@adabatch/testkit/Load"
+import * as Stats from "@adabatch/testkit/Stats"
 import { Data, Effect, type Scope } from "effect"
 import * as Fs from "node:fs"
 import { createRequire } from "node:module"
 import * as Path from "node:path"
-import * as Arrivals from "../Arrivals.js"
 import * as ChildServer from "../ChildServer.js"
 import type { Env } from "../Env.js"
-import * as HttpClient from "../HttpClient.js"
-import * as HttpSend from "../HttpSend.js"
 import type { InputKind } from "../Inputs.js"
-import * as Load from "../Load.js"
-import * as Stats from "../Stats.js"
 import { serverEntry } from "./TransportScenario.js"
 
 /**

@@ -15,16 +15,17 @@
  *
  * @since 0.1.0
  */
+import * as Http1 from "@adabatch/testkit/Http1"
+import * as HttpClient from "@adabatch/testkit/HttpClient"
+import * as HttpSend from "@adabatch/testkit/HttpSend"
+import * as Load from "@adabatch/testkit/Load"
+import * as Stats from "@adabatch/testkit/Stats"
 import { Data, Effect } from "effect"
 import { availableParallelism } from "node:os"
 import type { Env } from "../Env.js"
 import * as Haproxy from "../Haproxy.js"
-import * as HttpClient from "../HttpClient.js"
-import * as HttpSend from "../HttpSend.js"
 import type { InputKind } from "../Inputs.js"
-import * as Load from "../Load.js"
 import * as Replicas from "../Replicas.js"
-import * as Stats from "../Stats.js"
 
 /**
  * The layouts compared.
@@ -169,7 +170,7 @@ export const run = (env: Env): Effect.Effect<ReplicasResult, ReplicasError> =>
       for (const input of inputs) {
         const texts = env.inputs![input].texts
         const requests = texts.map((text) =>
-          HttpClient.encodeRequest({
+          Http1.encodeRequest({
             method: "POST",
             path: "/embed",
             host: "127.0.0.1",

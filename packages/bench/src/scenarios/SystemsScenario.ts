@@ -6,13 +6,13 @@
  *
  * @since 0.1.0
  */
+import * as Load from "@adabatch/testkit/Load"
+import * as Stats from "@adabatch/testkit/Stats"
 import { Effect } from "effect"
 import type * as Core from "../Core.js"
 import type { Env } from "../Env.js"
 import type { InputKind } from "../Inputs.js"
-import * as Load from "../Load.js"
 import type { ModelCeilingError } from "../ModelCeiling.js"
-import * as Stats from "../Stats.js"
 import * as Systems from "../Systems.js"
 import type { ModelResult } from "./ModelScenario.js"
 

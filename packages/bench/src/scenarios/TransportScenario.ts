@@ -12,13 +12,14 @@
  *
  * @since 0.1.0
  */
+import * as Http1 from "@adabatch/testkit/Http1"
+import * as HttpClient from "@adabatch/testkit/HttpClient"
+import * as HttpSend from "@adabatch/testkit/HttpSend"
+import * as Load from "@adabatch/testkit/Load"
+import * as Stats from "@adabatch/testkit/Stats"
 import { Effect } from "effect"
 import * as ChildServer from "../ChildServer.js"
 import type { Env } from "../Env.js"
-import * as HttpClient from "../HttpClient.js"
-import * as HttpSend from "../HttpSend.js"
-import * as Load from "../Load.js"
-import * as Stats from "../Stats.js"
 import * as Wrk from "../Wrk.js"
 
 /**
@@ -103,7 +104,7 @@ export const run = (env: Env): Effect.Effect<TransportResult, ChildServer.ChildS
       const pool = HttpClient.makePool("127.0.0.1", server.port)
       yield* Effect.addFinalizer(() => Effect.sync(() => pool.close()))
       yield* Effect.promise(() => pool.warm(concurrency))
-      const request = HttpClient.encodeRequest({
+      const request = Http1.encodeRequest({
         method: "POST",
         path: e.path,
         host: "127.0.0.1",

@@ -1,6 +1,9 @@
 /**
- * Reads the Prometheus text format (`/metrics`) back into numbers, to take the server's own
- * counts of batches and batch sizes over a test (the difference of two scrapes).
+ * Reads the Prometheus text format (`/metrics`) back into numbers: one parser ({@link parse}) and
+ * the readers the benchmarks and the reliability suite need on top of it, a series by name and
+ * labels ({@link value}, {@link outcomes}), counters ({@link counter}) and histograms and their
+ * difference between two scrapes ({@link histogram}, {@link histogramDelta}), to take the server's
+ * own counts over a test.
  *
  * @since 0.1.0
  */
@@ -119,4 +122,63 @@ export const counter = (scrape: Scrape, name: string, match?: string): number =>
     total += value
   }
   return total
+}
+
+const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g
+
+/**
+ * The metric name and labels of a series key (`name{label="v",...}`), label values as written
+ * (escapes kept).
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const series = (key: string): { readonly name: string; readonly labels: Record<string, string> } => {
+  const brace = key.indexOf("{")
+  if (brace < 0) return { name: key, labels: {} }
+  const labels: Record<string, string> = {}
+  for (const pair of key.slice(brace + 1, key.lastIndexOf("}")).matchAll(LABEL)) labels[pair[1]!] = pair[2]!
+  return { name: key.slice(0, brace), labels }
+}
+
+/**
+ * The value of the series `name` whose labels include `labels`, summed over the matching series;
+ * 0 when there is none.
+ *
+ * @example
+ * ```ts
+ * import { Prometheus } from "@adabatch/testkit"
+ *
+ * const text = 'adabatch_requests_total{outcome="ok"} 3\nadabatch_requests_total{outcome="rejected"} 1\n'
+ * console.log(Prometheus.value(text, "adabatch_requests_total", { outcome: "ok" })) // 3
+ * ```
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const value = (scrape: string | Scrape, name: string, labels: Record<string, string> = {}): number => {
+  let sum = 0
+  for (const [key, v] of typeof scrape === "string" ? parse(scrape) : scrape) {
+    if (!key.startsWith(name)) continue
+    const s = series(key)
+    if (s.name === name && Object.entries(labels).every(([k, want]) => s.labels[k] === want)) sum += v
+  }
+  return sum
+}
+
+/**
+ * `adabatch_requests_total` by outcome (`ok`, `rejected`, `expired`, `cancelled`, `failed`,
+ * `shutdown`).
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const outcomes = (scrape: string | Scrape): Record<string, number> => {
+  const parsed = typeof scrape === "string" ? parse(scrape) : scrape
+  return Object.fromEntries(
+    ["ok", "rejected", "expired", "cancelled", "failed", "shutdown"].map((o) => [
+      o,
+      value(parsed, "adabatch_requests_total", { outcome: o })
+    ])
+  )
 }

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as Http1 from "./Http1.js"
 import * as HttpClient from "./HttpClient.js"
 import type { Outcome, Send } from "./Load.js"
 
@@ -58,7 +59,7 @@ export const embedRequests = (
   fields?: Readonly<Record<string, unknown>>
 ): Array<Buffer> =>
   texts.map((text) =>
-    HttpClient.encodeRequest({
+    Http1.encodeRequest({
       method: "POST",
       path,
       host: "127.0.0.1",
@@ -76,7 +77,7 @@ export const embedRequests = (
 export const get = async (port: number, path: string): Promise<{ status: number; text: string }> => {
   const c = await HttpClient.connect("127.0.0.1", port)
   try {
-    const r = await c.send(HttpClient.encodeRequest({ method: "GET", path, host: "127.0.0.1", port }))
+    const r = await c.send(Http1.encodeRequest({ method: "GET", path, host: "127.0.0.1", port }))
     return { status: r.status, text: r.body.toString("utf8") }
   } finally {
     c.close()

@@ -3,13 +3,17 @@
  * keep-alive agent, recording for every request exactly one outcome: a status, or the connection
  * error that replaced it. `Tally` counts outcomes so a test can check that every request sent got
  * exactly one answer.
+ *
+ * @since 0.1.0
  */
 import * as Http from "node:http"
+import { HOST } from "./Http1.js"
 
-/** Only the loopback is ever a target. */
-export const HOST = "127.0.0.1"
-
-/** What happened to one request. */
+/**
+ * What happened to one request.
+ *
+ * @since 0.1.0
+ */
 export interface Outcome {
   /** The HTTP status, when an answer arrived. */
   readonly status: number | undefined
@@ -21,7 +25,11 @@ export interface Outcome {
   readonly body: Buffer
 }
 
-/** One request. A string or object body is sent as JSON unless `contentType` says otherwise. */
+/**
+ * One request. A string or object body is sent as JSON unless `contentType` says otherwise.
+ *
+ * @since 0.1.0
+ */
 export interface RequestSpec {
   readonly method?: string | undefined
   readonly path: string
@@ -32,7 +40,11 @@ export interface RequestSpec {
   readonly signal?: AbortSignal | undefined
 }
 
-/** A keep-alive agent; `maxSockets` bounds the open connections. */
+/**
+ * A keep-alive agent; `maxSockets` bounds the open connections.
+ *
+ * @since 0.1.0
+ */
 export const agent = (maxSockets = 256): Http.Agent =>
   new Http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: "fifo" })
 
@@ -46,7 +58,19 @@ const errorCode = (e: unknown): string => {
   return String(e)
 }
 
-/** Sends one request; never rejects: failures are outcomes. */
+/**
+ * Sends one request; never rejects: failures are outcomes.
+ *
+ * @example
+ * ```ts
+ * import { Client } from "@adabatch/testkit"
+ *
+ * const outcome = await Client.send(8080, { path: "/embed", body: { inputs: "hello" }, timeoutMs: 5_000 })
+ * console.log(outcome.status ?? outcome.error, outcome.latencyMs)
+ * ```
+ *
+ * @since 0.1.0
+ */
 export const send = (port: number, spec: RequestSpec, via?: Http.Agent): Promise<Outcome> =>
   new Promise((resolve) => {
     const start = performance.now()
@@ -102,16 +126,11 @@ export const send = (port: number, spec: RequestSpec, via?: Http.Agent): Promise
     request.end(body)
   })
 
-/** The outcome's body parsed as JSON (`undefined` when it is not JSON). */
-export const json = (outcome: Outcome): any => {
-  try {
-    return JSON.parse(outcome.body.toString("utf8"))
-  } catch {
-    return undefined
-  }
-}
-
-/** Counts outcomes: answers by status, connection errors by code. */
+/**
+ * Counts outcomes: answers by status, connection errors by code.
+ *
+ * @since 0.1.0
+ */
 export class Tally {
   sent = 0
   readonly byStatus = new Map<number, number>()
@@ -162,10 +181,18 @@ export class Tally {
   }
 }
 
-/** Waits `ms`. */
+/**
+ * Waits `ms`.
+ *
+ * @since 0.1.0
+ */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Polls `check` every 10 ms until it holds; throws after `timeoutMs`. */
+/**
+ * Polls `check` every 10 ms until it holds; throws after `timeoutMs`.
+ *
+ * @since 0.1.0
+ */
 export const eventually = async (
   check: () => boolean | Promise<boolean>,
   timeoutMs = 10_000,

@@ -12,6 +12,8 @@
  * Every result records the generator process's own CPU use over the window, as a share of one
  * core: when it nears 1 the generator, not the system, may be the bottleneck.
  *
+ * The reliability suite's phases, which keep every HTTP outcome instead, are `Traffic`.
+ *
  * @since 0.1.0
  */
 import { performance } from "node:perf_hooks"
@@ -111,6 +113,18 @@ const safeSend = (send: Send, i: number): Promise<Outcome> => {
  * off at its ends. With only a request total, throughput is successes over the time from the
  * first request to the last answer, as the original experiments measured it.
  *
+ * @example
+ * ```ts
+ * import { HttpClient, HttpSend, Load } from "@adabatch/testkit"
+ *
+ * const port = 8080
+ * const pool = HttpClient.makePool("127.0.0.1", port)
+ * const send = HttpSend.make(pool, HttpSend.embedRequests(port, "/embed", ["a short text"]))
+ * const result = await Load.closedLoop({ send, concurrency: 16, durationMs: 5_000, warmupMs: 1_000 })
+ * console.log(result.throughput, result.latenciesMs.length)
+ * pool.close()
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -193,6 +207,19 @@ export const closedLoop = async (options: {
  * measured from the planned time. Requests planned within the first `warmupMs` are sent but not
  * counted. After the last send, waits at most `drainTimeoutMs` for outstanding answers; the rest
  * count as unanswered errors.
+ *
+ * @example
+ * ```ts
+ * import { Arrivals, HttpClient, HttpSend, Load } from "@adabatch/testkit"
+ *
+ * const port = 8080
+ * const pool = HttpClient.makePool("127.0.0.1", port)
+ * const send = HttpSend.make(pool, HttpSend.embedRequests(port, "/embed", ["a short text"]))
+ * const schedule = Arrivals.poisson({ ratePerSecond: 200, durationMs: 10_000, seed: 1 })
+ * const result = await Load.openLoop({ send, schedule, warmupMs: 1_000 })
+ * console.log(result.ok, result.rejected, result.unanswered)
+ * pool.close()
+ * ```
  *
  * @since 0.1.0
  * @category constructors

@@ -2,36 +2,67 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Arrivals from "../src/Arrivals.js"
+import * as Http1 from "../src/Http1.js"
 import * as HttpClient from "../src/HttpClient.js"
 import * as HttpSend from "../src/HttpSend.js"
 import * as Load from "../src/Load.js"
 import * as Prometheus from "../src/Prometheus.js"
 
-describe("HttpClient.parseResponse", () => {
+describe("Http1.parseResponse", () => {
   it("reads content-length bodies and leaves the next response in place", () => {
     const two = Buffer.from(
       "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\n\r\n"
     )
-    const first = HttpClient.parseResponse(two)!
-    expect(first.response.status).toBe(200)
-    expect(first.response.body.toString()).toBe("hello")
-    const second = HttpClient.parseResponse(two.subarray(first.length))!
-    expect(second.response.status).toBe(429)
-    expect(second.length).toBe(two.length - first.length)
+    const first = Http1.parseResponse(two)!
+    expect(first.status).toBe(200)
+    expect(first.body.toString()).toBe("hello")
+    const second = Http1.parseResponse(two.subarray(first.used))!
+    expect(second.status).toBe(429)
+    expect(second.used).toBe(two.length - first.used)
   })
 
   it("reads chunked bodies and waits for incomplete input", () => {
     const full = Buffer.from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
-    const parsed = HttpClient.parseResponse(full)!
-    expect(parsed.response.body.toString()).toBe("abcde")
-    expect(parsed.length).toBe(full.length)
+    const parsed = Http1.parseResponse(full)!
+    expect(parsed.body.toString()).toBe("abcde")
+    expect(parsed.used).toBe(full.length)
     for (let cut = 1; cut < full.length; cut++) {
-      expect(HttpClient.parseResponse(full.subarray(0, cut))).toBeUndefined()
+      expect(Http1.parseResponse(full.subarray(0, cut))).toBeUndefined()
     }
   })
 
   it("rejects a malformed status line", () => {
-    expect(() => HttpClient.parseResponse(Buffer.from("garbage\r\n\r\n"))).toThrow(/malformed status line/)
+    expect(() => Http1.parseResponse(Buffer.from("garbage\r\n\r\n"))).toThrow(/malformed status line/)
+  })
+
+  it("skips interim answers, reads headers, and frames a length-less body as asked", () => {
+    const interim = Buffer.from(
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-Served-By: a\r\ncontent-length: 2\r\n\r\nok"
+    )
+    const parsed = Http1.parseResponse(interim)!
+    expect([parsed.status, parsed.headers["x-served-by"], parsed.body.toString(), parsed.used])
+      .toEqual([200, "a", "ok", interim.length])
+    const unframed = Buffer.from("HTTP/1.1 200 OK\r\n\r\nrest")
+    expect(Http1.parseResponse(unframed)).toBeUndefined() // delimited by the close
+    expect(Http1.parseResponse(unframed, { unframed: "empty" })?.body.length).toBe(0)
+    const head = Buffer.from("HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n")
+    expect(Http1.parseResponse(head, { head: true })?.used).toBe(head.length)
+  })
+
+  it("encodes requests with JSON framing unless the headers say otherwise", () => {
+    const bytes = Http1.encodeRequest({ method: "POST", path: "/embed", port: 8080, body: { inputs: "hi" } })
+    expect(bytes.toString("latin1")).toBe(
+      "POST /embed HTTP/1.1\r\nhost: 127.0.0.1:8080\r\ncontent-type: application/json\r\ncontent-length: 15\r\n\r\n" +
+        "{\"inputs\":\"hi\"}"
+    )
+    const chunked = Http1.encodeRequest({
+      method: "POST",
+      path: "/",
+      port: 1,
+      body: "0\r\n\r\n",
+      headers: { "Transfer-Encoding": "chunked" }
+    })
+    expect(chunked.toString("latin1")).not.toContain("content-length")
   })
 })
 
@@ -87,7 +118,7 @@ describe("load generation against a real node:http server", () => {
     }, async (port) => {
       const pool = HttpClient.makePool("127.0.0.1", port)
       const send = HttpSend.make(pool, [
-        HttpClient.encodeRequest({ method: "POST", path: "/", host: "127.0.0.1", port, body: "{}" })
+        Http1.encodeRequest({ method: "POST", path: "/", host: "127.0.0.1", port, body: "{}" })
       ])
       const schedule = Arrivals.constant({ ratePerSecond: 400, durationMs: 100 })
       const r = await Load.openLoop({ send, schedule, drainTimeoutMs: 300 })

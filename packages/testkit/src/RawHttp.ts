@@ -9,103 +9,38 @@
  *
  * Every exchange ends in exactly one `Outcome`: a parsed answer, or the reason there was none
  * (`ECONNRESET`, `closed-without-answer`, `client-timeout`, ...).
+ *
+ * @since 0.1.0
  */
 import * as Net from "node:net"
-import { HOST, type Outcome } from "./Client.js"
+import type { Outcome } from "./Client.js"
+import { encodeRequest, HOST, type Parsed, parseResponse, readHead } from "./Http1.js"
 
-/** Builds the bytes of a request with a `Content-Length` body (when given). */
+/**
+ * Builds the bytes of a request with a `Content-Length` body (when given): `Http1.encodeRequest`
+ * with positional arguments, as the reliability tests write it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
 export const requestBytes = (
   port: number,
   method: string,
   path: string,
   body?: string | Buffer | object,
   headers: Record<string, string> = {}
-): Buffer => {
-  const bytes = body === undefined
-    ? undefined
-    : Buffer.isBuffer(body)
-    ? body
-    : Buffer.from(typeof body === "string" ? body : JSON.stringify(body), "utf8")
-  const lines = [`${method} ${path} HTTP/1.1`, `host: ${HOST}:${port}`]
-  const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))
-  if (bytes !== undefined) {
-    if (lower["content-type"] === undefined) lines.push("content-type: application/json")
-    if (lower["content-length"] === undefined && lower["transfer-encoding"] === undefined) {
-      lines.push(`content-length: ${bytes.length}`)
-    }
-  }
-  for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`)
-  const head = Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1")
-  return bytes === undefined ? head : Buffer.concat([head, bytes])
-}
-
-interface Parsed {
-  readonly status: number
-  readonly headers: Record<string, string>
-  readonly body: Buffer
-  /** Bytes of the buffer this response used. */
-  readonly used: number
-}
-
-/** Parses one complete response at the start of `buffer`, skipping 1xx; `undefined` if incomplete. */
-const parseResponse = (buffer: Buffer, head: boolean): Parsed | undefined => {
-  let offset = 0
-  for (;;) {
-    const end = buffer.indexOf("\r\n\r\n", offset, "latin1")
-    if (end === -1) return undefined
-    const lines = buffer.subarray(offset, end).toString("latin1").split("\r\n")
-    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "")?.[1] ?? Number.NaN)
-    if (Number.isNaN(status)) throw new Error(`not an HTTP response: ${JSON.stringify(lines[0])}`)
-    const headers: Record<string, string> = {}
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(":")
-      if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
-    }
-    const bodyStart = end + 4
-    if (status >= 100 && status < 200) {
-      offset = bodyStart
-      continue
-    }
-    if (head || status === 204 || status === 304) {
-      return { status, headers, body: Buffer.alloc(0), used: bodyStart }
-    }
-    if (headers["transfer-encoding"]?.toLowerCase().includes("chunked")) {
-      const chunks: Array<Buffer> = []
-      let at = bodyStart
-      for (;;) {
-        const lineEnd = buffer.indexOf("\r\n", at, "latin1")
-        if (lineEnd === -1) return undefined
-        const size = parseInt(buffer.subarray(at, lineEnd).toString("latin1"), 16)
-        if (Number.isNaN(size)) throw new Error("bad chunk size")
-        const dataStart = lineEnd + 2
-        if (size === 0) {
-          const trailerEnd = buffer.indexOf("\r\n\r\n", lineEnd, "latin1")
-          if (trailerEnd === -1) {
-            if (buffer.length < dataStart + 2) return undefined
-            if (buffer.subarray(dataStart, dataStart + 2).toString("latin1") !== "\r\n") return undefined
-            return { status, headers, body: Buffer.concat(chunks), used: dataStart + 2 }
-          }
-          return { status, headers, body: Buffer.concat(chunks), used: trailerEnd + 4 }
-        }
-        if (buffer.length < dataStart + size + 2) return undefined
-        chunks.push(buffer.subarray(dataStart, dataStart + size))
-        at = dataStart + size + 2
-      }
-    }
-    const length = headers["content-length"]
-    if (length === undefined) return undefined // delimited by close
-    const n = Number(length)
-    if (buffer.length < bodyStart + n) return undefined
-    return { status, headers, body: Buffer.from(buffer.subarray(bodyStart, bodyStart + n)), used: bodyStart + n }
-  }
-}
+): Buffer => encodeRequest({ method, path, port, body, headers })
 
 const codeOf = (e: unknown): string =>
   typeof e === "object" && e !== null && typeof (e as { code?: unknown }).code === "string"
     ? (e as { code: string }).code
     : String(e)
 
-/** Opens a TCP connection to 127.0.0.1:`port`. */
+/**
+ * Opens a TCP connection to 127.0.0.1:`port`.
+ *
+ * @since 0.1.0
+ */
 export const connect = (port: number, timeoutMs = 10_000): Promise<Net.Socket> =>
   new Promise((resolve, reject) => {
     const socket = Net.connect({ host: HOST, port })
@@ -127,6 +62,8 @@ export const connect = (port: number, timeoutMs = 10_000): Promise<Net.Socket> =
 /**
  * One request/response exchange on `socket`: writes `parts` (waiting `gapMs` between them), reads
  * one response. The outcome also says whether the server closed the connection.
+ *
+ * @since 0.1.0
  */
 export const exchange = (
   socket: Net.Socket,
@@ -154,7 +91,7 @@ export const exchange = (
       buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk])
       let parsed: Parsed | undefined
       try {
-        parsed = parseResponse(buffer, options.head === true)
+        parsed = parseResponse(buffer, { head: options.head === true })
       } catch (e) {
         socket.destroy()
         return none(`bad-response: ${String(e)}`)
@@ -173,7 +110,7 @@ export const exchange = (
         const end = buffer.indexOf("\r\n\r\n", 0, "latin1")
         if (end !== -1) {
           try {
-            const parsed = parseResponse(Buffer.concat([buffer]), options.head === true)
+            const parsed = parseResponse(Buffer.concat([buffer]), { head: options.head === true })
             if (parsed !== undefined) {
               return finish({
                 status: parsed.status,
@@ -183,14 +120,8 @@ export const exchange = (
                 closed: true
               })
             }
-            const lines = buffer.subarray(0, end).toString("latin1").split("\r\n")
-            const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "")?.[1])
-            const headers: Record<string, string> = {}
-            for (const line of lines.slice(1)) {
-              const colon = line.indexOf(":")
-              if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
-            }
-            if (!Number.isNaN(status) && headers["content-length"] === undefined) {
+            const { headers, status } = readHead(buffer, 0, end)
+            if (headers["content-length"] === undefined) {
               return finish({ status, error: undefined, headers, body: buffer.subarray(end + 4), closed: true })
             }
           } catch {
@@ -219,7 +150,11 @@ export const exchange = (
     writeNext()
   })
 
-/** Connects, exchanges, closes: for one-off requests with exact bytes. */
+/**
+ * Connects, exchanges, closes: for one-off requests with exact bytes.
+ *
+ * @since 0.1.0
+ */
 export const oneShot = async (
   port: number,
   parts: ReadonlyArray<Buffer>,
@@ -248,6 +183,20 @@ interface Lane {
  * A fixed pool of keep-alive connections, opened ahead of the load in waves of `wave`. A lane
  * whose connection the server closed reconnects on its next use; a failed reconnect is an error
  * `reconnect: CODE` (refused, or reset before the server accepted the connection).
+ *
+ * @example
+ * ```ts
+ * import { RawHttp } from "@adabatch/testkit"
+ *
+ * const port = 8080
+ * const pool = await RawHttp.Pool.open(port, 32)
+ * const sent = pool.send(RawHttp.requestBytes(port, "POST", "/embed", { inputs: "hello" }))
+ * const outcome = sent === undefined ? undefined : await sent // undefined: every lane was busy
+ * console.log(outcome?.status ?? outcome?.error)
+ * pool.close()
+ * ```
+ *
+ * @since 0.1.0
  */
 export class Pool {
   private readonly lanes: Array<Lane> = []
@@ -342,6 +291,8 @@ export class Pool {
  * Writes `requests` back to back on one new connection (HTTP pipelining) and reads their answers
  * in order, as a client that reads its answers does; stops at the first connection error or after
  * `timeoutMs`. Each answer is `{ status, body }`.
+ *
+ * @since 0.1.0
  */
 export const pipelined = async (
   port: number,
@@ -366,7 +317,7 @@ export const pipelined = async (
       for (;;) {
         let parsed: Parsed | undefined
         try {
-          parsed = parseResponse(buffer, false)
+          parsed = parseResponse(buffer)
         } catch (e) {
           return finish(`bad-response: ${String(e)}`)
         }

@@ -8,7 +8,8 @@
  * The standard deviation is the sample one (divisor `n - 1`).
  *
  * Every function here is pure and never mutates its input. `NaN` samples (a window that measured
- * nothing) are ignored.
+ * nothing) are ignored. The reliability suite's figures use the nearest rank instead
+ * ({@link nearestRank}, no interpolation), and {@link slope} for growth over time.
  *
  * @since 0.1.0
  */
@@ -215,4 +216,44 @@ export const histogram = (values: ReadonlyArray<number>): Array<{ readonly value
   const counts = new Map<number, number>()
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1)
   return [...counts.entries()].sort((x, y) => x[0] - y[0]).map(([value, count]) => ({ value, count }))
+}
+
+/**
+ * The `q`-quantile (`0..1`) of unsorted `values` by the **nearest rank** (the smallest value with at
+ * least `q` of the values at or below it; no interpolation): the rule of the reliability suite's
+ * figures and assertions. `NaN` when empty.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const nearestRank = (values: ReadonlyArray<number>, q: number): number => {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+}
+
+/**
+ * Least-squares slope of `ys` against `xs` (units of y per unit of x); 0 with fewer than two points.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const slope = (xs: ReadonlyArray<number>, ys: ReadonlyArray<number>): number => {
+  const n = Math.min(xs.length, ys.length)
+  if (n < 2) return 0
+  let mx = 0
+  let my = 0
+  for (let i = 0; i < n; i++) {
+    mx += xs[i]!
+    my += ys[i]!
+  }
+  mx /= n
+  my /= n
+  let sxy = 0
+  let sxx = 0
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i]! - mx) * (ys[i]! - my)
+    sxx += (xs[i]! - mx) ** 2
+  }
+  return sxx === 0 ? 0 : sxy / sxx
 }

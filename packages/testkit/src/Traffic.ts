@@ -1,13 +1,25 @@
 /**
- * Load shapes: a closed loop (a fixed number of clients, each sending its next request when the
- * previous one is answered) to measure capacity, and an open loop (requests at a fixed rate,
- * whatever the answers) to overload. Both are bounded by a request cap and a time cap and stop by
- * themselves.
+ * Load phases of the reliability suite: a closed loop (a fixed number of clients, each sending its
+ * next request when the previous one is answered) to measure capacity, and an open loop (requests
+ * at a fixed rate, whatever the answers) to overload. Both are bounded by a request cap and a time
+ * cap and stop by themselves.
+ *
+ * Unlike `Load` (the benchmarks' measurements: outcomes reduced to ok / rejected / error, a
+ * warm-up, latency from the planned send time), a phase keeps every HTTP outcome: a `Tally` of
+ * statuses and connection errors, so that a test can check that every request sent got exactly
+ * one answer, and (with `keep`) the outcomes themselves. Its open loop also skips a request when
+ * `send` cannot send now (every pooled connection busy) instead of queueing it in the client.
+ *
+ * @since 0.1.0
  */
 import type { Outcome } from "./Client.js"
 import { sleep, Tally } from "./Client.js"
 
-/** The result of a load phase. */
+/**
+ * The result of a load phase.
+ *
+ * @since 0.1.0
+ */
 export interface LoadResult {
   readonly tally: Tally
   /** How long requests were being sent (open loop: the load's duration). */
@@ -25,6 +37,22 @@ export interface LoadResult {
 /**
  * `clients` concurrent loops, each sending `make(i)` and waiting for its answer, for `durationMs`
  * or `maxRequests` requests, whichever comes first.
+ *
+ * @example
+ * ```ts
+ * import { Client, Traffic } from "@adabatch/testkit"
+ *
+ * const via = Client.agent(8)
+ * const phase = await Traffic.closedLoop({
+ *   clients: 8,
+ *   durationMs: 5_000,
+ *   maxRequests: 10_000,
+ *   send: () => Client.send(8080, { path: "/embed", body: { inputs: "hello" } }, via)
+ * })
+ * console.log(phase.tally.statuses(), phase.tally.errorsByCode())
+ * ```
+ *
+ * @since 0.1.0
  */
 export const closedLoop = async (options: {
   readonly clients: number
@@ -67,6 +95,8 @@ export const closedLoop = async (options: {
  * waiting for answers, then waits for every answer (each request has its own client timeout, so
  * this ends). `send` returns `undefined` when it cannot send now (every pooled connection busy):
  * that request is not sent and is counted in `skipped`.
+ *
+ * @since 0.1.0
  */
 export const openLoop = async (options: {
   readonly rate: number
@@ -131,32 +161,4 @@ export const openLoop = async (options: {
     skipped,
     peakInFlight
   }
-}
-
-/** The q-quantile (0..1) of `values` (nearest rank); `NaN` when empty. */
-export const quantile = (values: ReadonlyArray<number>, q: number): number => {
-  if (values.length === 0) return Number.NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
-}
-
-/** Least-squares slope of `ys` against `xs` (units of y per unit of x). */
-export const slope = (xs: ReadonlyArray<number>, ys: ReadonlyArray<number>): number => {
-  const n = Math.min(xs.length, ys.length)
-  if (n < 2) return 0
-  let mx = 0
-  let my = 0
-  for (let i = 0; i < n; i++) {
-    mx += xs[i]!
-    my += ys[i]!
-  }
-  mx /= n
-  my /= n
-  let sxy = 0
-  let sxx = 0
-  for (let i = 0; i < n; i++) {
-    sxy += (xs[i]! - mx) * (ys[i]! - my)
-    sxx += (xs[i]! - mx) ** 2
-  }
-  return sxx === 0 ? 0 : sxy / sxx
 }

@@ -3,29 +3,16 @@
  *
  * `node:http`'s client costs several times more CPU per request than a bare `node:http` server
  * spends answering it, so on a 2-core machine it would be the bottleneck of every transport
- * measurement. This client writes pre-encoded requests and parses only the status line,
- * `content-length` and `transfer-encoding: chunked`. One request at a time per connection (no
- * pipelining), as real clients do.
+ * measurement. This client writes pre-encoded requests (`Http1.encodeRequest`) and reads
+ * each answer with `Http1.parseResponse` from one buffer kept per connection (listeners and
+ * buffers live as long as the connection, nothing is set up per request). One request at a time per
+ * connection (no pipelining), as real clients do. For exact bytes and per-exchange outcomes, see
+ * `RawHttp`.
  *
  * @since 0.1.0
  */
-import { Data } from "effect"
 import * as Net from "node:net"
-
-/**
- * A request could not be completed: the connection failed, closed early, or the response was
- * malformed.
- *
- * @since 0.1.0
- * @category errors
- */
-export class HttpClientError extends Data.TaggedError("HttpClientError")<{
-  readonly reason: string
-}> {
-  override get message(): string {
-    return `HTTP client: ${this.reason}`
-  }
-}
+import { HttpClientError, parseResponse } from "./Http1.js"
 
 /**
  * A response: the status code and the raw body.
@@ -36,84 +23,6 @@ export class HttpClientError extends Data.TaggedError("HttpClientError")<{
 export interface Response {
   readonly status: number
   readonly body: Buffer
-}
-
-/**
- * Encodes a request once, so that sending it costs one socket write.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const encodeRequest = (options: {
-  readonly method: "GET" | "POST"
-  readonly path: string
-  readonly host: string
-  readonly port: number
-  readonly body?: string | undefined
-}): Buffer => {
-  const body = options.body === undefined ? undefined : Buffer.from(options.body, "utf8")
-  const head = `${options.method} ${options.path} HTTP/1.1\r\nhost: ${options.host}:${options.port}\r\n` +
-    (body === undefined ? "" : `content-type: application/json\r\ncontent-length: ${body.length}\r\n`) + "\r\n"
-  return body === undefined ? Buffer.from(head, "latin1") : Buffer.concat([Buffer.from(head, "latin1"), body])
-}
-
-const CRLFCRLF = Buffer.from("\r\n\r\n", "latin1")
-
-/**
- * Parses one response from the start of `buf`. Returns the response and the number of bytes it
- * took, `undefined` when more bytes are needed, or throws on malformed input.
- *
- * @since 0.1.0
- * @category parsing
- */
-export const parseResponse = (buf: Buffer): { readonly response: Response; readonly length: number } | undefined => {
-  const headEnd = buf.indexOf(CRLFCRLF)
-  if (headEnd < 0) return undefined
-  const head = buf.toString("latin1", 0, headEnd)
-  const lines = head.split("\r\n")
-  const statusLine = lines[0] ?? ""
-  const match = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine)
-  if (match === null) throw new HttpClientError({ reason: `malformed status line ${JSON.stringify(statusLine)}` })
-  const status = Number(match[1])
-  let contentLength = -1
-  let chunked = false
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!
-    const colon = line.indexOf(":")
-    if (colon < 0) continue
-    const name = line.slice(0, colon).trim().toLowerCase()
-    if (name === "content-length") contentLength = Number(line.slice(colon + 1).trim())
-    else if (name === "transfer-encoding" && line.slice(colon + 1).toLowerCase().includes("chunked")) chunked = true
-  }
-  const bodyStart = headEnd + 4
-  if (chunked) {
-    const parts: Array<Buffer> = []
-    let pos = bodyStart
-    while (true) {
-      const lineEnd = buf.indexOf("\r\n", pos, "latin1")
-      if (lineEnd < 0) return undefined
-      const size = parseInt(buf.toString("latin1", pos, lineEnd), 16)
-      if (!Number.isFinite(size)) throw new HttpClientError({ reason: "malformed chunk size" })
-      const dataStart = lineEnd + 2
-      if (size === 0) {
-        // last chunk, then optional trailers, then CRLF
-        const end = buf.indexOf(CRLFCRLF, lineEnd, "latin1")
-        if (end < 0) {
-          if (buf.length >= dataStart + 2 && buf[dataStart] === 13 && buf[dataStart + 1] === 10) {
-            return { response: { status, body: Buffer.concat(parts) }, length: dataStart + 2 }
-          }
-          return undefined
-        }
-        return { response: { status, body: Buffer.concat(parts) }, length: end + 4 }
-      }
-      if (buf.length < dataStart + size + 2) return undefined
-      parts.push(buf.subarray(dataStart, dataStart + size))
-      pos = dataStart + size + 2
-    }
-  }
-  const length = contentLength < 0 ? 0 : contentLength
-  if (buf.length < bodyStart + length) return undefined
-  return { response: { status, body: buf.subarray(bodyStart, bodyStart + length) }, length: bodyStart + length }
 }
 
 /**
@@ -152,18 +61,18 @@ export const connect = (host: string, port: number): Promise<Connection> =>
       if (pending === undefined) return
       let parsed
       try {
-        parsed = parseResponse(buffer)
+        parsed = parseResponse(buffer, { unframed: "empty", headers: false })
       } catch (e) {
         failPending(e instanceof HttpClientError ? e.reason : String(e))
         socket.destroy()
         return
       }
       if (parsed === undefined) return
-      buffer = buffer.length === parsed.length ? Buffer.alloc(0) : buffer.subarray(parsed.length)
+      buffer = buffer.length === parsed.used ? Buffer.alloc(0) : buffer.subarray(parsed.used)
       const p = pending
       pending = undefined
-      // copy the body out of the socket buffer, which is reused
-      p.resolve({ status: parsed.response.status, body: Buffer.from(parsed.response.body) })
+      // the parser copied the body out of the socket buffer, which is reused
+      p.resolve({ status: parsed.status, body: parsed.body })
     })
     socket.on("close", () => {
       closed = true
