@@ -294,6 +294,14 @@ export const make = <I, O, E = never, R = never>(
     let pending = 0 // accepted and still queued
     let liveCustom = 0 // live jobs with a shorter-than-default timeout
     let busy = 0
+    // Batches formed and not yet running, and their inputs (still counted in `pending`).
+    let formed = 0
+    let formedItems = 0
+    // When each free worker became free, oldest first: a batch's worker sat idle from then until
+    // the batch started (formation waits included). 0 until a worker first frees.
+    const freeSince: Array<number> = new Array(workers).fill(Number.NaN)
+    // Start times of the running batches, oldest first.
+    const runningSince: Array<number> = []
     let arrivals = 0
     let rateAt = nowMs(clock)
     let rateArrivals = 0
@@ -685,8 +693,36 @@ export const make = <I, O, E = never, R = never>(
       return undefined
     }
 
+    /**
+     * The caps of a batch that opens while other workers are free too: at most an even share of
+     * the queued inputs, so that queued work is spread over the free workers instead of one of them
+     * taking everything while the others idle (the policy's caps otherwise).
+     */
+    const shared = (limits: BatchLimits): BatchLimits => {
+      const free = workers - busy - formed
+      if (free <= 1) return limits
+      const share = Math.max(1, Math.ceil((pending - formedItems) / free))
+      return share < limits.maxBatchSize ? { maxBatchSize: share, maxBatchCost: limits.maxBatchCost } : limits
+    }
+
+    /**
+     * How many inputs like `jobs` the cost budget admits in one batch (the largest one's cost each
+     * when padded, their mean otherwise): waiting for more than that would be lost.
+     */
+    const fitting = (jobs: ReadonlyArray<Job<I, O, E>>, budget: number): number => {
+      if (jobs.length === 0 || !Number.isFinite(budget)) return Infinity
+      let largest = 0
+      let sum = 0
+      for (const job of jobs) {
+        sum += job.cost
+        if (job.cost > largest) largest = job.cost
+      }
+      const each = padded ? largest : sum / jobs.length
+      return each > 0 ? Math.max(jobs.length, Math.floor(budget / each)) : Infinity
+    }
+
     /** Remaining wait (ms) for the forming batch, from its oldest request; decided once per batch. */
-    const decide = (now: number, taken: number, minDeadline: number): number => {
+    const decide = (now: number, taken: number, minDeadline: number, fit = Infinity): number => {
       if (formingDelayMs !== undefined) return formingDelayMs
       updateRates(now)
       const limits = formingLimits ?? lastLimits
@@ -695,9 +731,12 @@ export const make = <I, O, E = never, R = never>(
       const waitMs = waitPolicy.waitMs({
         batchSize: taken,
         queued: Math.max(0, pending - taken),
-        maxBatchSize: limits.maxBatchSize,
+        maxBatchSize: Math.min(limits.maxBatchSize, fit),
         oldestAgeMs: now - oldest.enqueuedAt,
         idleWorkers: workers - busy,
+        nextFreeMs: runningSince.length === 0 || batchDurationMs === 0
+          ? Infinity
+          : Math.max(0, runningSince[0]! + batchDurationMs - now),
         workers,
         arrivalRatePerMs: ratePerMs,
         batchDurationMs
@@ -726,7 +765,8 @@ export const make = <I, O, E = never, R = never>(
 
     const batchSink: Sink.Sink<Batch<I, O, E>, Job<I, O, E>, Job<I, O, E>> = Sink.fromTransform((upstream) =>
       Effect.suspend(() => {
-        let limits: BatchLimits | undefined
+        let limits: BatchLimits | undefined // the policy's caps, shared among the free workers
+        let policyLimits: BatchLimits | undefined
         let jobs: Array<Job<I, O, E>> = []
         let cost = 0
         let work = 0
@@ -779,16 +819,23 @@ export const make = <I, O, E = never, R = never>(
 
         const open = (chunk: ReadonlyArray<Job<I, O, E>>) =>
           Effect.map(sizePolicy.current, (l) => {
-            limits = l
+            limits = shared(l)
+            policyLimits = l
             lastLimits = l
             formingLimits = l
             const now = nowMs(clock)
             take(chunk, now)
-            const delay = decide(now, jobs.length, minDeadline)
+            const delay = decide(now, jobs.length, minDeadline, fitting(jobs, l.maxBatchCost))
             noWait = done || !(delay > 0)
           })
 
         const step = (chunk: ReadonlyArray<Job<I, O, E>>) => {
+          if (limits !== undefined && jobs.length > 0 && workers - busy - formed > 1) {
+            // another worker is free now: what arrives from here on is its to take
+            leftover = chunk.slice() as Array<Job<I, O, E>>
+            done = true
+            return Cause.done()
+          }
           const effect = limits === undefined
             ? open(chunk)
             : Effect.sync(() => take(chunk, nowMs(clock)))
@@ -799,8 +846,16 @@ export const make = <I, O, E = never, R = never>(
         }
 
         const finish = () => {
-          // Requests may have been cancelled or have expired while the batch waited to fill.
           const now = nowMs(clock)
+          // A batch closed by its wait (or at once) takes what is queued now, up to its caps: the
+          // flush may come a moment after inputs were queued. Not when another worker is free:
+          // those inputs are that worker's to take.
+          while (!done && limits !== undefined && workers - busy - formed <= 1) {
+            const next = Queue.takeUnsafe(queue)
+            if (next === undefined || !Exit.isSuccess(next)) break
+            take([next.value], now)
+          }
+          // Requests may have been cancelled or have expired while the batch waited to fill.
           let removed = false
           for (let i = 0; i < jobs.length; i++) {
             const job = jobs[i]!
@@ -830,7 +885,9 @@ export const make = <I, O, E = never, R = never>(
             cost = selected.cost
             work = selected.work
           }
-          const batch: Batch<I, O, E> = { jobs, cost, work, capped, limits: limits ?? lastLimits }
+          const batch: Batch<I, O, E> = { jobs, cost, work, capped, limits: policyLimits ?? lastLimits }
+          formed++
+          formedItems += jobs.length
           return leftover !== undefined && leftover.length > 0
             ? [batch, leftover as unknown as readonly [Job<I, O, E>, ...Array<Job<I, O, E>>]] as const
             : [batch] as const
@@ -903,9 +960,11 @@ export const make = <I, O, E = never, R = never>(
       return Effect.void
     }
 
-    const runBatch = (batch: Batch<I, O, E>): Effect.Effect<void, never, R> => {
-      if (batch.jobs.length === 0) return Effect.void
-      return Effect.suspend(() => {
+    const runBatch = (batch: Batch<I, O, E>): Effect.Effect<void, never, R> =>
+      Effect.suspend(() => {
+        formed--
+        formedItems -= batch.jobs.length
+        if (batch.jobs.length === 0) return Effect.void
         const start = nowMs(clock)
         // Last check at dispatch: cancelled or expired since the batch formed are never computed.
         let jobs = batch.jobs
@@ -928,6 +987,9 @@ export const make = <I, O, E = never, R = never>(
         }
         lastDispatchAt = start
         lastDispatchCapped = batch.capped
+        const freedAt = freeSince.shift()
+        const idleMs = freedAt !== undefined && start > freedAt ? start - freedAt : 0
+        runningSince.push(start)
         busy++
         update(Metrics.batchesInFlight, busy)
         for (let i = 0; i < jobs.length; i++) {
@@ -961,20 +1023,23 @@ export const make = <I, O, E = never, R = never>(
               cost: batch.cost,
               work: costOf === undefined ? jobs.length : batch.work,
               durationMs,
-              capped: batch.capped
+              capped: batch.capped,
+              limits: batch.limits,
+              idleMs
             })
             : Effect.void
           return Effect.andThen(observe, complete(jobs, exit)).pipe(Effect.ensuring(Effect.sync(() => release(inputs))))
         }).pipe(
           Effect.ensuring(Effect.sync(() => {
             busy--
+            runningSince.splice(runningSince.indexOf(start), 1)
+            freeSince.push(nowMs(clock))
             update(Metrics.batchesInFlight, busy)
             flushOutcomes()
             live.trim()
           }))
         )
       })
-    }
 
     // ---- deadlines sweeper -------------------------------------------------------------------
 
