@@ -46,13 +46,21 @@ export interface BatchSample {
    */
   readonly capped: boolean
   /**
+   * With several workers: every other worker was busy when the batch formed (default false).
+   * Under load the workers take what is queued in turn and their batches need not be capped:
+   * this says the load was there all the same.
+   */
+  readonly othersBusy?: boolean | undefined
+  /**
    * The policy's limits when the batch formed (the object `current` gave). With several workers
    * a batch may finish after the limits changed; omitted, the limits in force are assumed.
    */
   readonly limits?: BatchLimits | undefined
   /**
-   * How long the batch's worker sat idle before the batch started (ms; formation waits included,
-   * default 0). With several workers, batches that leave other workers idle cost that time too.
+   * How long the batch's worker stood idle before the batch started while work was there: from
+   * when it freed, or from the batch's oldest input's arrival if later (ms, default 0). Waits to
+   * fill a batch count; idling for lack of work does not. With several workers, a policy that
+   * lets one worker take what another could have run is charged that time.
    */
   readonly idleMs?: number | undefined
 }
@@ -239,6 +247,7 @@ export const makeAdaptive = (options: AdaptiveOptions): BatchSizePolicy["Service
           durationMs: sample.durationMs,
           idleMs: sample.idleMs ?? 0,
           capped: sample.capped,
+          othersBusy: sample.othersBusy ?? false,
           formedUnder: indexOf(sample.limits)
         })
       ),

@@ -87,6 +87,8 @@ export interface Observation {
   readonly idleMs: number
   /** More work was waiting when it closed. */
   readonly capped: boolean
+  /** Every other worker was busy when it formed (several workers). */
+  readonly othersBusy: boolean
   /** The ladder index of the limit it formed under; `undefined`: the one in force now. */
   readonly formedUnder?: number | undefined
 }
@@ -142,7 +144,11 @@ class Window {
   logAmount = 0
   maxAmount = 0
   capped = 0
+  /** Batches formed under load: capped, or every other worker busy. */
+  loaded = 0
   itemCost = 0
+  busyMs = 0
+  idleMs = 0
   get n() {
     return this.rates.length
   }
@@ -153,7 +159,10 @@ class Window {
     this.logAmount += Math.log(Math.max(o.amount, 1e-9))
     if (o.amount > this.maxAmount) this.maxAmount = o.amount
     if (o.capped) this.capped++
+    if (o.capped || o.othersBusy) this.loaded++
     this.itemCost += o.work / Math.max(o.size, 1)
+    this.busyMs += o.durationMs
+    this.idleMs += Math.max(0, o.idleMs)
   }
   mean() {
     return this.sum / this.n
@@ -162,13 +171,18 @@ class Window {
     const m = this.mean()
     return Math.sqrt(Math.max(0, this.sum2 / this.n - m * m) / Math.max(1, this.n - 1))
   }
+  /** The workers were busy before these batches (idle under a tenth of the busy time). */
+  busy() {
+    return this.idleMs <= 0.1 * this.busyMs
+  }
   /** Geometric mean amount. */
   amount() {
     return Math.exp(this.logAmount / this.n)
   }
   reset() {
     this.rates.length = 0
-    this.sum = this.sum2 = this.logAmount = this.maxAmount = this.capped = this.itemCost = 0
+    this.sum = this.sum2 = this.logAmount = this.maxAmount = this.capped = this.loaded = this.itemCost = 0
+    this.busyMs = this.idleMs = 0
   }
 }
 
@@ -326,10 +340,17 @@ export const make = (options: SearchOptions): Search => {
     const upTo = Math.min(top, limit + up.distance)
     const fits = estimates[rung]!.durationMs * (steps[upTo]! / steps[rung]!) <= target
     if (binding && limit < top && up.wait <= 0 && fits) return startProbe(1, upTo, upTo - limit, rung)
-    // down: `distance` rungs below the realized rung; 0 (at it) when the limit is above it: a
-    // limit at the batches' size evens them out and ends waits to fill bigger ones
+    // down: `distance` rungs below the realized rung, under load (work was left waiting, or every
+    // other worker was busy: a smaller limit leaves more work for the next worker to free, which
+    // pays only if none idles); or at the
+    // realized rung (distance 0) when workers idled while work was there: a limit at the
+    // batches' size evens them out and ends waits to fill bigger ones
     const distance = Math.max(down.distance, rung < limit ? 0 : 1)
-    if (rung - distance >= 0 && down.wait <= 0) return startProbe(-1, rung - distance, distance, rung)
+    const loaded = window.loaded * 2 >= window.n
+    const evening = distance === 0 && !window.busy()
+    if ((loaded || evening) && rung - distance >= 0 && down.wait <= 0) {
+      return startProbe(-1, rung - distance, distance, rung)
+    }
     up.wait--
     down.wait--
     window.reset()
@@ -373,6 +394,9 @@ export const make = (options: SearchOptions): Search => {
     if (n < minSamples || (n < maxSamples && (n & (n - 1)) !== 0 && n !== minSamples)) return
     // an up probe whose batches never outgrew the home limit: demand, not the limit, bounds them
     if (p.dir === 1 && window.maxAmount <= steps[home]!) return endProbe(p, "none")
+    // a down probe that ran mostly without load: the rate measured the demand, not what the
+    // limit can do
+    if (p.dir === -1 && window.loaded * 2 < window.n) return endProbe(p, "none")
     if (homeRates.n < minSamples) return endProbe(p, "tie")
     const base = homeRates.mean()
     const gain = window.mean() / base - 1

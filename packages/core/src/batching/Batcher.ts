@@ -221,6 +221,8 @@ interface Batch<I, O, E> {
   readonly cost: number
   readonly work: number
   readonly capped: boolean
+  /** Every other worker was busy when it formed (several workers only). */
+  readonly othersBusy: boolean
   readonly limits: BatchLimits
 }
 
@@ -297,8 +299,8 @@ export const make = <I, O, E = never, R = never>(
     // Batches formed and not yet running, and their inputs (still counted in `pending`).
     let formed = 0
     let formedItems = 0
-    // When each free worker became free, oldest first: a batch's worker sat idle from then until
-    // the batch started (formation waits included). 0 until a worker first frees.
+    // When each free worker became free, oldest first: a batch's worker stood idle from then (or
+    // from its oldest input's arrival, if later) until the batch started. NaN until it first frees.
     const freeSince: Array<number> = new Array(workers).fill(Number.NaN)
     // Start times of the running batches, oldest first.
     const runningSince: Array<number> = []
@@ -767,6 +769,7 @@ export const make = <I, O, E = never, R = never>(
       Effect.suspend(() => {
         let limits: BatchLimits | undefined // the policy's caps, shared among the free workers
         let policyLimits: BatchLimits | undefined
+        let othersBusy = false
         let jobs: Array<Job<I, O, E>> = []
         let cost = 0
         let work = 0
@@ -821,6 +824,7 @@ export const make = <I, O, E = never, R = never>(
           Effect.map(sizePolicy.current, (l) => {
             limits = shared(l)
             policyLimits = l
+            othersBusy = workers > 1 && busy + formed >= workers - 1
             lastLimits = l
             formingLimits = l
             const now = nowMs(clock)
@@ -885,7 +889,7 @@ export const make = <I, O, E = never, R = never>(
             cost = selected.cost
             work = selected.work
           }
-          const batch: Batch<I, O, E> = { jobs, cost, work, capped, limits: policyLimits ?? lastLimits }
+          const batch: Batch<I, O, E> = { jobs, cost, work, capped, othersBusy, limits: policyLimits ?? lastLimits }
           formed++
           formedItems += jobs.length
           return leftover !== undefined && leftover.length > 0
@@ -988,7 +992,9 @@ export const make = <I, O, E = never, R = never>(
         lastDispatchAt = start
         lastDispatchCapped = batch.capped
         const freedAt = freeSince.shift()
-        const idleMs = freedAt !== undefined && start > freedAt ? start - freedAt : 0
+        let oldest = start
+        for (let i = 0; i < jobs.length; i++) if (jobs[i]!.enqueuedAt < oldest) oldest = jobs[i]!.enqueuedAt
+        const idleMs = freedAt !== undefined && start > freedAt ? start - Math.max(freedAt, oldest) : 0
         runningSince.push(start)
         busy++
         update(Metrics.batchesInFlight, busy)
@@ -1024,6 +1030,7 @@ export const make = <I, O, E = never, R = never>(
               work: costOf === undefined ? jobs.length : batch.work,
               durationMs,
               capped: batch.capped,
+              othersBusy: batch.othersBusy,
               limits: batch.limits,
               idleMs
             })

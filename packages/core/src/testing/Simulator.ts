@@ -278,7 +278,9 @@ export const openLoop = (
 
 /**
  * Runs `effect` on a fresh TestClock, advancing the clock `stepMs` at a time until the effect
- * completes: simulated time costs nothing but the events that happen in it.
+ * completes: simulated time costs nothing but the events that happen in it. The clock waits up to
+ * a minute of real time for the fibers each step wakes (a loaded machine must not change the
+ * outcome).
  *
  * @since 0.1.0
  * @category runners
@@ -291,4 +293,4 @@ export const onTestClock = <A, E>(
     const fiber = yield* Effect.forkChild(Effect.scoped(effect))
     while (fiber.pollUnsafe() === undefined) yield* TestClock.adjust(Duration.millis(stepMs))
     return yield* Fiber.join(fiber)
-  }).pipe(Effect.provide(TestClock.layer()))
+  }).pipe(Effect.provide(TestClock.layer({ warningDelay: "1 minute" })))
