@@ -106,41 +106,52 @@ class Estimate {
   }
 }
 
-/** The last `size` rates of the home limit's batches. */
+/** One batch's rate and amount. */
+interface Sample {
+  readonly rate: number
+  readonly amount: number
+}
+
+/** Count, mean rate and its standard error of the samples that `keep` selects. */
+const stats = (samples: ReadonlyArray<Sample>, keep: (s: Sample) => boolean) => {
+  let n = 0
+  let sum = 0
+  let sum2 = 0
+  for (const s of samples) {
+    if (!keep(s)) continue
+    n++
+    sum += s.rate
+    sum2 += s.rate * s.rate
+  }
+  const mean = n > 0 ? sum / n : 0
+  const se = n > 1 ? Math.sqrt(Math.max(0, sum2 / n - mean * mean) / (n - 1)) : Infinity
+  return { n, mean, se }
+}
+
+const all = () => true
+
+/** The last `size` batches of the home limit. */
 class Recent {
-  private readonly xs: Array<number> = []
+  readonly samples: Array<Sample> = []
   private next = 0
   constructor(private readonly size: number) {}
   get n() {
-    return this.xs.length
+    return this.samples.length
   }
-  add(x: number) {
-    if (this.xs.length < this.size) this.xs.push(x)
-    else this.xs[this.next] = x
+  add(s: Sample) {
+    if (this.samples.length < this.size) this.samples.push(s)
+    else this.samples[this.next] = s
     this.next = (this.next + 1) % this.size
   }
-  mean() {
-    let s = 0
-    for (const x of this.xs) s += x
-    return s / this.xs.length
-  }
-  se() {
-    const m = this.mean()
-    let s = 0
-    for (const x of this.xs) s += (x - m) ** 2
-    return Math.sqrt(s / Math.max(1, this.xs.length - 1) / this.xs.length)
-  }
   reset() {
-    this.xs.length = 0
+    this.samples.length = 0
     this.next = 0
   }
 }
 
 /** Batches formed under one limit since the last decision. */
 class Window {
-  readonly rates: Array<number> = []
-  sum = 0
-  sum2 = 0
+  readonly samples: Array<Sample> = []
   logAmount = 0
   maxAmount = 0
   capped = 0
@@ -150,12 +161,10 @@ class Window {
   busyMs = 0
   idleMs = 0
   get n() {
-    return this.rates.length
+    return this.samples.length
   }
-  add(x: number, o: Observation) {
-    this.rates.push(x)
-    this.sum += x
-    this.sum2 += x * x
+  add(s: Sample, o: Observation) {
+    this.samples.push(s)
     this.logAmount += Math.log(Math.max(o.amount, 1e-9))
     if (o.amount > this.maxAmount) this.maxAmount = o.amount
     if (o.capped) this.capped++
@@ -165,11 +174,7 @@ class Window {
     this.idleMs += Math.max(0, o.idleMs)
   }
   mean() {
-    return this.sum / this.n
-  }
-  se() {
-    const m = this.mean()
-    return Math.sqrt(Math.max(0, this.sum2 / this.n - m * m) / Math.max(1, this.n - 1))
+    return stats(this.samples, all).mean
   }
   /** The workers were busy before these batches (idle under a tenth of the busy time). */
   busy() {
@@ -180,8 +185,8 @@ class Window {
     return Math.exp(this.logAmount / this.n)
   }
   reset() {
-    this.rates.length = 0
-    this.sum = this.sum2 = this.logAmount = this.maxAmount = this.capped = this.loaded = this.itemCost = 0
+    this.samples.length = 0
+    this.logAmount = this.maxAmount = this.capped = this.loaded = this.itemCost = 0
     this.busyMs = this.idleMs = 0
   }
 }
@@ -200,7 +205,7 @@ interface Direction {
   wait: number
   /** The last back-off length (doubles after each loss). */
   backoff: number
-  /** Rungs to go (up: 1, 2, 4 above the limit; down: 0, 1, 2, 4 below the realized rung). */
+  /** Rungs to go (up: 1, 2, 4, ... above the limit; down: 0, 1, 2, 4, ... below the realized rung). */
   distance: number
 }
 
@@ -279,13 +284,13 @@ export const make = (options: SearchOptions): Search => {
   const steps = options.steps
   const top = steps.length - 1
   const minSamples = Math.max(2, options.minSamples ?? 8)
-  const maxSamples = Math.max(minSamples, options.maxSamples ?? 32)
-  const z = options.z ?? 2.3
+  const maxSamples = Math.max(minSamples, options.maxSamples ?? 128)
+  const z = options.z ?? 2.4
   const tolerance = options.tolerance ?? 0.01
   const maxBackoff = options.maxBackoff ?? 256
   const target = options.targetLatencyMs
   const estimates = steps.map(() => new Estimate())
-  const homeRates = new Recent(maxSamples)
+  const homeRates = new Recent(64)
   const window = new Window()
   const up: Direction = { wait: 0, backoff: 1, distance: 1 }
   const down: Direction = { wait: 0, backoff: 1, distance: 0 }
@@ -322,11 +327,10 @@ export const make = (options: SearchOptions): Search => {
     window.reset()
   }
 
-  /** A new home: its rates so far are those of the window that measured it. */
+  /** A new home, not measured yet. */
   const settle = (i: number) => {
     home = i
     homeRates.reset()
-    for (const x of window.rates) homeRates.add(x)
     moveTo(i)
   }
 
@@ -334,7 +338,13 @@ export const make = (options: SearchOptions): Search => {
     decisions++
     detectShift()
     const rung = nearest(steps, window.amount())
-    if (estimates[rung]!.durationMs > target && rung > 0) return settle(Math.min(limit, rung - 1))
+    const durationMs = estimates[rung]!.durationMs
+    if (durationMs > target && rung > 0) {
+      // the largest rung whose batches would fit the target, the duration taken as proportional
+      let fit = rung - 1
+      while (fit > 0 && durationMs * (steps[fit]! / steps[rung]!) > target) fit--
+      return settle(Math.min(limit, fit))
+    }
     // the batches were stopped by the limit (one rung of slack: costs come in whole inputs)
     const binding = rung >= limit - 1 && window.capped * 2 >= window.n
     const upTo = Math.min(top, limit + up.distance)
@@ -367,16 +377,22 @@ export const make = (options: SearchOptions): Search => {
     const d = p.dir === 1 ? up : down
     const nearestDistance = p.dir === 1 ? 1 : 0
     if (outcome === "win") {
+      // keep going that way at once, twice as far: the probe's batches are the new home's first
+      // window (a change of inputs can move the best limit by many rungs)
       d.wait = 0
-      d.distance = nearestDistance
+      d.distance = Math.max(1, p.distance * 2)
       const other = p.dir === 1 ? down : up
       other.wait = other.backoff
       other.distance = p.dir === 1 ? 0 : 1
-      return settle(limit)
+      home = limit
+      homeRates.reset()
+      for (const x of window.samples) homeRates.add(x)
+      level = Number.NaN
+      return atHome()
     }
     const next = Math.max(1, p.distance * 2)
     const wider = p.dir === 1 ? home + next <= top : p.baseRung - next >= 0
-    if (outcome === "tie" && next <= 4 && wider) {
+    if (outcome === "tie" && wider) {
       d.distance = next
       d.wait = 0
     } else {
@@ -388,22 +404,41 @@ export const make = (options: SearchOptions): Search => {
   }
 
   const inProbe = (p: Probe) => {
-    // looks at minSamples, then every doubling, up to maxSamples: a test at every batch would
+    // looks at minSamples, then at every doubling, up to maxSamples: a test at every batch would
     // find a "significant" difference by chance far more often than z suggests
     const n = window.n
-    if (n < minSamples || (n < maxSamples && (n & (n - 1)) !== 0 && n !== minSamples)) return
+    // a down probe only moves on a significant gain: no use running it long
+    const most = p.dir === 1 ? maxSamples : Math.min(maxSamples, 4 * minSamples)
+    const look = n % minSamples === 0 && ((n / minSamples) & (n / minSamples - 1)) === 0
+    if (n < minSamples || (n < most && !look)) return
     // an up probe whose batches never outgrew the home limit: demand, not the limit, bounds them
     if (p.dir === 1 && window.maxAmount <= steps[home]!) return endProbe(p, "none")
     // a down probe that ran mostly without load: the rate measured the demand, not what the
     // limit can do
     if (p.dir === -1 && window.loaded * 2 < window.n) return endProbe(p, "none")
-    if (homeRates.n < minSamples) return endProbe(p, "tie")
-    const base = homeRates.mean()
-    const gain = window.mean() / base - 1
-    const se = Math.sqrt(window.se() ** 2 + homeRates.se() ** 2) / base
+    // like with like: the batches the probe's limit changed against those of home it would
+    // change (down: home batches above the probe's limit, probe batches at it; up: home batches
+    // at the home limit, probe batches above it). Under load that is every batch; at a lighter
+    // load the smaller batches that demand alone sized would only blur the difference.
+    const cut = steps[limit]!
+    const cap = steps[home]!
+    const [homeKeep, probeKeep] = p.dir === 1
+      ? [(s: Sample) => s.amount > cap / Math.SQRT2, (s: Sample) => s.amount > cap]
+      : p.distance === 0
+      ? [all, all]
+      : [(s: Sample) => s.amount > cut, (s: Sample) => s.amount > cut / Math.SQRT2]
+    const b = stats(homeRates.samples, homeKeep)
+    const w = stats(window.samples, probeKeep)
+    if (b.n < minSamples / 2 || w.n < minSamples / 2) return n >= 2 * minSamples ? endProbe(p, "none") : undefined
+    const gain = w.mean / b.mean - 1
+    const se = Math.sqrt(w.se ** 2 + b.se ** 2) / b.mean
     if (gain > z * se && gain > tolerance) return endProbe(p, "win")
     if (gain < -z * se) return endProbe(p, "loss")
-    if (window.n >= maxSamples) endProbe(p, "tie")
+    // not better so far: no reason to go on. At least as good: going on costs nothing and
+    // resolves small gains (a few % on a gentle slope). After maxSamples a larger limit is as
+    // good a home (it costs nothing at a light load); a smaller one is not (it would)
+    if (gain <= 0) return endProbe(p, "tie")
+    if (n >= most) endProbe(p, p.dir === 1 ? "win" : "tie")
   }
 
   const observe = (o: Observation) => {
@@ -411,9 +446,10 @@ export const make = (options: SearchOptions): Search => {
     const x = rate(o)
     estimates[nearest(steps, o.amount)]!.add(x, o.durationMs)
     const under = o.formedUnder ?? limit
-    if (under === home) homeRates.add(x)
+    const sample = { rate: x, amount: o.amount }
+    if (under === home) homeRates.add(sample)
     if (under !== limit) return
-    window.add(x, o)
+    window.add(sample, o)
     if (probe !== undefined) inProbe(probe)
     else if (window.n >= minSamples) atHome()
   }
@@ -425,7 +461,7 @@ export const make = (options: SearchOptions): Search => {
       limit,
       home,
       probing: probe !== undefined,
-      ratePerMs: homeRates.n > 0 ? homeRates.mean() : 0,
+      ratePerMs: stats(homeRates.samples, all).mean,
       durationMs: estimates[Number.isNaN(level) ? limit : nearest(steps, Math.exp(level))]!.durationMs,
       decisions
     })
