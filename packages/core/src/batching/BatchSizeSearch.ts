@@ -152,7 +152,7 @@ class Recent {
 /** Batches formed under one limit since the last decision. */
 class Window {
   readonly samples: Array<Sample> = []
-  logAmount = 0
+  sumAmount = 0
   maxAmount = 0
   capped = 0
   /** Batches formed under load: capped, or every other worker busy. */
@@ -165,7 +165,7 @@ class Window {
   }
   add(s: Sample, o: Observation) {
     this.samples.push(s)
-    this.logAmount += Math.log(Math.max(o.amount, 1e-9))
+    this.sumAmount += o.amount
     if (o.amount > this.maxAmount) this.maxAmount = o.amount
     if (o.capped) this.capped++
     if (o.capped || o.othersBusy) this.loaded++
@@ -180,13 +180,13 @@ class Window {
   busy() {
     return this.idleMs <= 0.1 * this.busyMs
   }
-  /** Geometric mean amount. */
+  /** Mean amount: a limit there evens out uneven batches. */
   amount() {
-    return Math.exp(this.logAmount / this.n)
+    return this.sumAmount / this.n
   }
   reset() {
     this.samples.length = 0
-    this.logAmount = this.maxAmount = this.capped = this.loaded = this.itemCost = 0
+    this.sumAmount = this.maxAmount = this.capped = this.loaded = this.itemCost = 0
     this.busyMs = this.idleMs = 0
   }
 }
@@ -311,7 +311,7 @@ export const make = (options: SearchOptions): Search => {
 
   /** The load or the inputs changed (batch amounts by 2.5x, item cost by 1.5x): explore again. */
   const detectShift = () => {
-    const l = window.logAmount / window.n
+    const l = Math.log(window.amount())
     const c = window.itemCost / window.n
     if (Math.abs(l - level) > Math.log(2.5) || Math.abs(Math.log(c / itemCost)) > Math.log(1.5)) {
       explore()

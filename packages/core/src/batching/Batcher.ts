@@ -249,6 +249,12 @@ class Live<T extends { state: number }> {
   }
 }
 
+/**
+ * Arrivals within this many ms of a batch's completion count as callers answered by it sending
+ * their next request (a closed loop): they do not arrive while every worker is busy.
+ */
+const ECHO_MS = 2
+
 /** Back-pressure admits a request only if the queued work ahead fits this share of its timeout. */
 const SHED_FRACTION = 0.5
 
@@ -299,6 +305,7 @@ export const make = <I, O, E = never, R = never>(
     // Batches formed and not yet running, and their inputs (still counted in `pending`).
     let formed = 0
     let formedItems = 0
+    let runningItems = 0
     // When each free worker became free, oldest first: a batch's worker stood idle from then (or
     // from its oldest input's arrival, if later) until the batch started. NaN until it first frees.
     const freeSince: Array<number> = new Array(workers).fill(Number.NaN)
@@ -308,6 +315,12 @@ export const make = <I, O, E = never, R = never>(
     let rateAt = nowMs(clock)
     let rateArrivals = 0
     let ratePerMs = 0
+    // Arrivals that did not come right after a batch completed (an answered caller sending its
+    // next request), and their rate: only those can fill a waiting batch before a worker frees.
+    let freshArrivals = 0
+    let rateFresh = 0
+    let freshPerMs = 0
+    let lastCompletionAt = Number.NEGATIVE_INFINITY
     let drainPerMs = 0
     let drainAt = rateAt
     let drained = 0
@@ -526,6 +539,7 @@ export const make = <I, O, E = never, R = never>(
       const now = nowMs(clock)
       const job = new Job<I, O, E>(input, cost, now, now + timeoutMs, timeoutMs, timeoutMs < defaultTimeoutMs, shape)
       arrivals++
+      if (now - lastCompletionAt > ECHO_MS) freshArrivals++
       windowSubmitted++
       rollWindow(now)
       if (overflow === "reject") {
@@ -614,6 +628,7 @@ export const make = <I, O, E = never, R = never>(
           jobs[i]!.index = i
         }
         arrivals += n
+        if (now - lastCompletionAt > ECHO_MS) freshArrivals += n
         windowSubmitted += n
         rollWindow(now)
         if (overflow === "reject") {
@@ -701,9 +716,14 @@ export const make = <I, O, E = never, R = never>(
      * taking everything while the others idle (the policy's caps otherwise).
      */
     const shared = (limits: BatchLimits): BatchLimits => {
+      if (workers === 1) return limits
       const free = workers - busy - formed
-      if (free <= 1) return limits
-      const share = Math.max(1, Math.ceil((pending - formedItems) / free))
+      const queued = pending - formedItems
+      // no worker takes more than its share of all the work in the system (queued and running):
+      // a closed loop stays balanced instead of one worker running a batch another lacks
+      let share = Math.ceil((queued + runningItems + formedItems) / workers)
+      if (free > 1) share = Math.min(share, Math.ceil(queued / free))
+      share = Math.max(1, share)
       return share < limits.maxBatchSize ? { maxBatchSize: share, maxBatchCost: limits.maxBatchCost } : limits
     }
 
@@ -740,7 +760,7 @@ export const make = <I, O, E = never, R = never>(
           ? Infinity
           : Math.max(0, runningSince[0]! + batchDurationMs - now),
         workers,
-        arrivalRatePerMs: ratePerMs,
+        arrivalRatePerMs: freshPerMs,
         batchDurationMs
       })
       lastWaitMs = waitMs
@@ -753,8 +773,10 @@ export const make = <I, O, E = never, R = never>(
       if (dt >= 1) {
         const a = 1 - Math.exp(-dt / 250)
         ratePerMs += a * ((arrivals - rateArrivals) / dt - ratePerMs)
+        freshPerMs += a * ((freshArrivals - rateFresh) / dt - freshPerMs)
         rateAt = now
         rateArrivals = arrivals
+        rateFresh = freshArrivals
       }
       const dd = now - drainAt
       if (dd >= 1) {
@@ -996,6 +1018,7 @@ export const make = <I, O, E = never, R = never>(
         for (let i = 0; i < jobs.length; i++) if (jobs[i]!.enqueuedAt < oldest) oldest = jobs[i]!.enqueuedAt
         const idleMs = freedAt !== undefined && start > freedAt ? start - Math.max(freedAt, oldest) : 0
         runningSince.push(start)
+        runningItems += jobs.length
         busy++
         update(Metrics.batchesInFlight, busy)
         for (let i = 0; i < jobs.length; i++) {
@@ -1039,8 +1062,10 @@ export const make = <I, O, E = never, R = never>(
         }).pipe(
           Effect.ensuring(Effect.sync(() => {
             busy--
+            runningItems -= jobs.length
             runningSince.splice(runningSince.indexOf(start), 1)
-            freeSince.push(nowMs(clock))
+            lastCompletionAt = nowMs(clock)
+            freeSince.push(lastCompletionAt)
             update(Metrics.batchesInFlight, busy)
             flushOutcomes()
             live.trim()
