@@ -408,7 +408,7 @@ export const make = (options: SearchOptions): Search => {
     // find a "significant" difference by chance far more often than z suggests
     const n = window.n
     // a down probe only moves on a significant gain: no use running it long
-    const most = p.dir === 1 ? maxSamples : Math.min(maxSamples, 4 * minSamples)
+    const most = p.dir === 1 ? maxSamples : Math.min(maxSamples, 8 * minSamples)
     const look = n % minSamples === 0 && ((n / minSamples) & (n / minSamples - 1)) === 0
     if (n < minSamples || (n < most && !look)) return
     // an up probe whose batches never outgrew the home limit: demand, not the limit, bounds them

@@ -910,6 +910,10 @@ export const make = <I, O, E = never, R = never>(
             jobs = selected.jobs
             cost = selected.cost
             work = selected.work
+            // full at a cap (no room for one more input like these) counts as capped, as without
+            // bucketing
+            const n = jobs.length
+            if (n >= limits.maxBatchSize || (n > 0 && cost + cost / n > limits.maxBatchCost)) capped = true
           }
           const batch: Batch<I, O, E> = { jobs, cost, work, capped, othersBusy, limits: policyLimits ?? lastLimits }
           formed++
