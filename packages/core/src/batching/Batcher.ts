@@ -753,7 +753,9 @@ export const make = <I, O, E = never, R = never>(
       const waitMs = waitPolicy.waitMs({
         batchSize: taken,
         queued: Math.max(0, pending - taken),
-        maxBatchSize: Math.min(limits.maxBatchSize, fit),
+        // what the cost budget admits: the decision may come before the batch's first inputs are
+        // taken (then the oldest input's cost stands for theirs)
+        maxBatchSize: Math.min(limits.maxBatchSize, fit, fitting([oldest], limits.maxBatchCost)),
         oldestAgeMs: now - oldest.enqueuedAt,
         idleWorkers: workers - busy,
         nextFreeMs: runningSince.length === 0 || batchDurationMs === 0
@@ -836,7 +838,12 @@ export const make = <I, O, E = never, R = never>(
             if (job.deadline < minDeadline) minDeadline = job.deadline
             jobs.push(job)
           }
-          if (lookaheadFactor === 1 && jobs.length >= limits!.maxBatchSize) {
+          // full at a cap: the item cap, or no room in the cost budget for one more input like these
+          const n = jobs.length
+          if (
+            lookaheadFactor === 1 &&
+            (n >= limits!.maxBatchSize || (n > 0 && (padded ? maxItem * (n + 1) : cost + maxItem) > limits!.maxBatchCost))
+          ) {
             capped = true
             done = true
           }
