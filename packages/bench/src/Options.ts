@@ -13,7 +13,7 @@ import { type InputKind, inputKinds } from "./Inputs.js"
  * @since 0.1.0
  * @category constants
  */
-export const scenarios = ["model", "transport", "engine", "original", "systems", "load", "memory"] as const
+export const scenarios = ["model", "transport", "engine", "original", "systems", "load", "memory", "policy"] as const
 
 /**
  * A scenario name.
@@ -31,6 +31,7 @@ export type Scenario = typeof scenarios[number]
  */
 export const scenarioGroups: Readonly<Record<string, ReadonlyArray<Scenario>>> = {
   all: scenarios,
+  default: scenarios.filter((s) => s !== "policy"),
   ceilings: ["model", "transport", "engine"],
   http: ["transport", "original"]
 }
@@ -187,7 +188,10 @@ Presets:
 
 Selection:
   --scenario LIST      comma-separated, in run order: ${scenarios.join(", ")};
-                       groups: ceilings (model,transport,engine), http (transport,original), all
+                       groups: ceilings (model,transport,engine), http (transport,original),
+                       default (all but policy: what runs without --scenario), all
+                       policy: adaptive batch size vs fixed caps on simulated cost curves,
+                       1 and 4 workers, real time (about 7 minutes)
   --systems LIST       ${systemNames.join(", ")}
   --model NAME|DIR     default (MiniLM-L6-shaped, random weights), tiny, or a model directory
   --workers N          model worker threads (default: the model layer's default)
@@ -296,7 +300,8 @@ export const parse = (argv: ReadonlyArray<string>): BenchOptions => {
   const preset: BenchOptions["preset"] = values.full === true ? "full" : values.smoke === true ? "smoke" : "quick"
   const base = presets[preset]
   const scenarioList = list("scenario", values.scenario)
-  let selected: Array<Scenario> = [...scenarios]
+  // `policy` (the batch-size policy simulator, several minutes) runs only when asked for
+  let selected: Array<Scenario> = scenarios.filter((s) => s !== "policy")
   if (scenarioList !== undefined) {
     const wanted = new Set<Scenario>()
     for (const s of scenarioList) {

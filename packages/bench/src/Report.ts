@@ -7,6 +7,7 @@
 import type { TopLevelSpec } from "vega-lite"
 import * as Charts from "./Charts.js"
 import * as Machine from "./Machine.js"
+import * as PolicyReport from "./PolicyReport.js"
 import type { Results } from "./Results.js"
 import { originalFigures } from "./scenarios/OriginalScenario.js"
 import * as Stats from "./Stats.js"
@@ -591,6 +592,8 @@ export const make = (results: Results, chartDir = "."): Report => {
     ))
     md.push("")
   }
+
+  if (s.policy !== undefined) md.push(...PolicyReport.section(s.policy))
 
   md.push("## Not measured here")
   md.push("")

@@ -10,6 +10,7 @@ import type { LoadResult } from "./scenarios/LoadScenario.js"
 import type { MemoryResult } from "./scenarios/MemoryScenario.js"
 import type { ModelResult } from "./scenarios/ModelScenario.js"
 import type { OriginalResult } from "./scenarios/OriginalScenario.js"
+import type { PolicyResult } from "./scenarios/PolicyScenario.js"
 import type { SystemsResult } from "./scenarios/SystemsScenario.js"
 import type { TransportResult } from "./scenarios/TransportScenario.js"
 
@@ -50,6 +51,7 @@ export interface Results {
     systems?: SystemsResult | undefined
     load?: LoadResult | undefined
     memory?: MemoryResult | undefined
+    policy?: PolicyResult | undefined
   }
   /** Scenarios that failed, with the error; the others still ran. */
   readonly failures: Array<{ readonly scenario: string; readonly message: string }>

@@ -20,6 +20,7 @@ import * as LoadScenario from "./scenarios/LoadScenario.js"
 import * as MemoryScenario from "./scenarios/MemoryScenario.js"
 import * as ModelScenario from "./scenarios/ModelScenario.js"
 import * as OriginalScenario from "./scenarios/OriginalScenario.js"
+import * as PolicyScenario from "./scenarios/PolicyScenario.js"
 import * as SystemsScenario from "./scenarios/SystemsScenario.js"
 import * as TransportScenario from "./scenarios/TransportScenario.js"
 
@@ -49,6 +50,8 @@ const planned = (env: Env.Env, scenario: Scenario): number => {
       return LoadScenario.plannedSeconds(env)
     case "memory":
       return MemoryScenario.plannedSeconds(env)
+    case "policy":
+      return PolicyScenario.plannedSeconds(env)
   }
 }
 
@@ -103,6 +106,9 @@ export const run = (options: BenchOptions, progress: Progress.Progress): Effect.
           break
         case "memory":
           scenarios.memory = yield* attempt(scenario, MemoryScenario.run(env))
+          break
+        case "policy":
+          scenarios.policy = yield* attempt(scenario, PolicyScenario.run(env))
           break
       }
     }

@@ -2,10 +2,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { OptionsError, parse, scenarios } from "../src/Options.js"
 
 describe("Options", () => {
-  it("defaults to the quick preset with every scenario", () => {
+  it("defaults to the quick preset with every scenario but the policy simulator, which runs when asked for", () => {
     const o = parse([])
     expect(o.preset).toBe("quick")
-    expect(o.scenarios).toEqual(scenarios)
+    expect(o.scenarios).toEqual(scenarios.filter((s) => s !== "policy"))
+    expect(parse(["--scenario", "policy"]).scenarios).toEqual(["policy"])
+    expect(parse(["--scenario", "all"]).scenarios).toEqual(scenarios)
     expect(o.model).toBe("default")
     expect(o.help).toBe(false)
   })
