@@ -18,6 +18,8 @@ export * as BatchError from "./batching/BatchError.js"
 export * as BatchMetrics from "./batching/BatchMetrics.js"
 /** @since 0.1.0 */
 export * as BatchSizePolicy from "./batching/BatchSizePolicy.js"
+/** The adaptive batch-size policy's search (pure state). @since 0.1.0 */
+export * as BatchSizeSearch from "./batching/BatchSizeSearch.js"
 /** @since 0.1.0 */
 export * as DurationRecorder from "./batching/DurationRecorder.js"
 /** @since 0.1.0 */
@@ -64,6 +66,12 @@ export * as WorkerLayout from "./model/WorkerLayout.js"
 export * as TokenizerPool from "./model/TokenizerPool.js"
 /** Test and fault-injection hooks for the model workers (crash a worker, read restarts). @since 0.1.0 */
 export * as ModelTesting from "./model/ModelTesting.js"
+/** Batch-time curves, measured and synthetic, for the policy simulator. @since 0.1.0 */
+export * as CostCurves from "./testing/CostCurves.js"
+/** The policy simulator: a batch function that sleeps for a curve's time, and loads to drive it. @since 0.1.0 */
+export * as Simulator from "./testing/Simulator.js"
+/** Adaptive against fixed caps on one curve, at saturation and at half load, on the simulator. @since 0.1.0 */
+export * as PolicyComparison from "./testing/PolicyComparison.js"
 /** The generated built-in models (`default`: MiniLM-L6-shaped, `tiny`) and the English corpus. @since 0.1.0 */
 export * as BuiltinModel from "./model/builtin/index.js"
 

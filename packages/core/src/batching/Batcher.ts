@@ -258,6 +258,8 @@ interface Batch<I, O, E> {
   readonly cost: number
   readonly work: number
   readonly capped: boolean
+  /** Every other worker was busy when it formed (several workers only). */
+  readonly othersBusy: boolean
   readonly limits: BatchLimits
   /** Formed by the idle fast path (see `collectIdle`), not by the stream. */
   readonly fast?: boolean
@@ -285,6 +287,12 @@ class Live<T extends { state: number }> {
     this.head = h
   }
 }
+
+/**
+ * Arrivals within this many ms of a batch's completion count as callers answered by it sending
+ * their next request (a closed loop): they do not arrive while every worker is busy.
+ */
+const ECHO_MS = 2
 
 /** Back-pressure admits a request only if the queued work ahead fits this share of its timeout. */
 const SHED_FRACTION = 0.5
@@ -334,25 +342,41 @@ export const make = <I, O, E = never, R = never>(
     let pending = 0 // accepted and still queued
     let liveCustom = 0 // live jobs with a shorter-than-default timeout
     let busy = 0
+    // Batches formed and not yet running, and their inputs (still counted in `pending`).
+    let formed = 0
+    let formedItems = 0
+    let runningItems = 0
+    // When each free worker became free, oldest first: a batch's worker stood idle from then (or
+    // from its oldest input's arrival, if later) until the batch started. NaN until it first frees.
+    const freeSince: Array<number> = new Array(workers).fill(Number.NaN)
+    // Start times of the running batches, oldest first.
+    const runningSince: Array<number> = []
     let arrivals = 0
     let rateAt = nowMs(clock)
     let rateArrivals = 0
     let ratePerMs = 0
+    // Arrivals that did not come right after a batch completed (an answered caller sending its
+    // next request), and their rate: only those can fill a waiting batch before a worker frees.
+    let freshArrivals = 0
+    let rateFresh = 0
+    let freshPerMs = 0
+    let lastCompletionAt = Number.NEGATIVE_INFINITY
     let drainPerMs = 0
     let drainAt = rateAt
     let drained = 0
     let batchDurationMs = 0
     /** When the engine last ran out of work (nothing queued, no batch running). */
     let idleSince = rateAt
-    // The idle fast path (see `collectIdle`): the jobs of the current event-loop turn, its batch
-    // (collecting or running: 0 or 1) and whether that batch is running, its fibers.
+    // The idle fast path (see `collectIdle`): the jobs of the current event-loop turn, its batches
+    // (collecting, formed or running; one while collecting, at most `workers`) and how many of
+    // them run, its fibers.
     let idleJobs: Array<Job<I, O, E>> | undefined
     let idleMax = 0
     let idleCost = 0
     let fastRunning = 0
     let fastBusy = 0
     const fastFibers = new Set<Fiber.Fiber<void>>()
-    /** Closed while the fast batch and the stream's batches hold every worker. */
+    /** Closed while the fast batches and the stream's batches hold every worker. */
     const gate = Latch.makeUnsafe(true)
     /** Open while a worker is free. */
     const slots = Latch.makeUnsafe(true)
@@ -572,6 +596,7 @@ export const make = <I, O, E = never, R = never>(
       const now = nowMs(clock)
       const job = new Job<I, O, E>(input, cost, now, now + timeoutMs, timeoutMs, timeoutMs < defaultTimeoutMs, shape)
       arrivals++
+      if (now - lastCompletionAt > ECHO_MS) freshArrivals++
       windowSubmitted++
       rollWindow(now)
       const direct = collectIdle(job, now)
@@ -663,6 +688,7 @@ export const make = <I, O, E = never, R = never>(
           jobs[i]!.index = i
         }
         arrivals += n
+        if (now - lastCompletionAt > ECHO_MS) freshArrivals += n
         windowSubmitted += n
         rollWindow(now)
         if (overflow === "reject") {
@@ -747,6 +773,7 @@ export const make = <I, O, E = never, R = never>(
         idleJobs.push(job)
         idleMax = nextMax
         idleCost = nextCost
+        formedItems++
         admitted(job)
         return awaitJob(job)
       }
@@ -756,11 +783,12 @@ export const make = <I, O, E = never, R = never>(
       const waitMs = waitPolicy.waitMs({
         batchSize: 1,
         queued: 0,
-        maxBatchSize: lastLimits.maxBatchSize,
+        maxBatchSize: Math.min(lastLimits.maxBatchSize, fitting([job], lastLimits.maxBatchCost)),
         oldestAgeMs: 0,
         idleWorkers: workers,
         workers,
-        arrivalRatePerMs: ratePerMs,
+        nextFreeMs: Infinity, // no batch runs
+        arrivalRatePerMs: freshPerMs,
         batchDurationMs,
         idleMs: job.idleMs
       })
@@ -769,6 +797,9 @@ export const make = <I, O, E = never, R = never>(
       idleJobs = [job]
       idleMax = job.cost
       idleCost = job.cost
+      // the collecting batch counts as formed: it holds a worker for the policy's accounting
+      formed++
+      formedItems++
       admitted(job)
       fastRunning = 1
       syncGate()
@@ -776,24 +807,28 @@ export const make = <I, O, E = never, R = never>(
       return awaitJob(job)
     }
 
-    /** Runs the jobs collected in this event-loop turn (those still queued) as one batch. */
+    /**
+     * Runs the jobs collected in this event-loop turn (those still queued) at once. With several
+     * workers they are shared among the free workers as the stream would share them (see
+     * `shared`): one batch per free worker at most, each of at most its fair share; what is left
+     * goes to the queue.
+     */
     const flushIdle = () => {
-      const jobs = idleJobs!.filter((job) => job.state === QUEUED)
+      const collected = idleJobs!
       idleJobs = undefined
-      let cost = 0
-      let work = 0
-      for (const job of jobs) {
-        work += job.cost
-        cost = padded ? Math.max(cost, job.cost * jobs.length) : work
-      }
       const fiber = Effect.runForkWith(runContext)(
         Effect.flatMap(sizePolicy.current, (limits) => {
           lastLimits = limits
-          return runBatch({ jobs, cost, work, capped: false, limits, fast: true })
-        }).pipe(Effect.ensuring(Effect.sync(() => {
-          fastRunning = 0
-          syncGate()
-        })))
+          return Effect.forEach(
+            fastBatches(collected, limits),
+            (batch) =>
+              runBatch(batch).pipe(Effect.ensuring(Effect.sync(() => {
+                fastRunning--
+                syncGate()
+              }))),
+            { concurrency: "unbounded", discard: true }
+          )
+        })
       )
       if (fiber.pollUnsafe() === undefined) {
         fastFibers.add(fiber)
@@ -801,8 +836,46 @@ export const make = <I, O, E = never, R = never>(
       }
     }
 
+    /**
+     * The fast batches of `collected` (those still queued): each of at most its fair share, at
+     * most one per free worker. They replace the collecting batch in `formed` and `fastRunning`.
+     */
+    const fastBatches = (
+      collected: ReadonlyArray<Job<I, O, E>>,
+      limits: BatchLimits
+    ): ReadonlyArray<Batch<I, O, E>> => {
+      const jobs = collected.filter((job) => job.state === QUEUED)
+      // the shares are reckoned as for batches opening now, the collecting one not counted
+      formed--
+      formedItems -= collected.length
+      fastRunning--
+      const free = Math.max(1, workers - busy - formed)
+      const share = Math.min(shared(limits).maxBatchSize, limits.maxBatchSize)
+      const parts: Array<Array<Job<I, O, E>>> = []
+      let i = 0
+      for (; i < jobs.length && parts.length < free; i += share) parts.push(jobs.slice(i, i + share))
+      if (parts.length === 0) parts.push([])
+      // more than the free workers take: the rest waits in the queue (or, if it is full, rides along)
+      for (; i < jobs.length; i++) if (!Queue.offerUnsafe(queue, jobs[i]!)) parts[parts.length - 1]!.push(jobs[i]!)
+      const batches = parts.map((part, i): Batch<I, O, E> => {
+        let cost = 0
+        let work = 0
+        for (const job of part) {
+          work += job.cost
+          cost = padded ? Math.max(cost, job.cost * part.length) : work
+        }
+        // as in the stream: every other worker busy (or claimed) when it formed
+        const othersBusy = workers > 1 && busy + formed + i >= workers - 1
+        return { jobs: part, cost, work, capped: false, othersBusy, limits, fast: true }
+      })
+      formed += batches.length
+      formedItems += jobs.length
+      fastRunning += batches.length
+      return batches
+    }
+
     const syncGate = () => {
-      if (fastRunning > 0 && busy - fastBusy + 1 >= workers) gate.closeUnsafe()
+      if (fastRunning > 0 && busy - fastBusy + fastRunning >= workers) gate.closeUnsafe()
       else gate.openUnsafe()
       if (busy >= workers) slots.closeUnsafe()
       else slots.openUnsafe()
@@ -914,6 +987,8 @@ export const make = <I, O, E = never, R = never>(
         jobs[i] = job
         admitted(job)
         arrivals++
+        // fed when a batch completes, like a caller answered by it: no fresh arrival
+        if (now - lastCompletionAt > ECHO_MS) freshArrivals++
         entry.next++
         queued++
       }
@@ -936,8 +1011,41 @@ export const make = <I, O, E = never, R = never>(
       return undefined
     }
 
+    /**
+     * The caps of a batch that opens while other workers are free too: at most an even share of
+     * the queued inputs, so that queued work is spread over the free workers instead of one of them
+     * taking everything while the others idle (the policy's caps otherwise).
+     */
+    const shared = (limits: BatchLimits): BatchLimits => {
+      if (workers === 1) return limits
+      const free = workers - busy - formed
+      const queued = pending - formedItems
+      // no worker takes more than its share of all the work in the system (queued and running):
+      // a closed loop stays balanced instead of one worker running a batch another lacks
+      let share = Math.ceil((queued + runningItems + formedItems) / workers)
+      if (free > 1) share = Math.min(share, Math.ceil(queued / free))
+      share = Math.max(1, share)
+      return share < limits.maxBatchSize ? { maxBatchSize: share, maxBatchCost: limits.maxBatchCost } : limits
+    }
+
+    /**
+     * How many inputs like `jobs` the cost budget admits in one batch (the largest one's cost each
+     * when padded, their mean otherwise): waiting for more than that would be lost.
+     */
+    const fitting = (jobs: ReadonlyArray<Job<I, O, E>>, budget: number): number => {
+      if (jobs.length === 0 || !Number.isFinite(budget)) return Infinity
+      let largest = 0
+      let sum = 0
+      for (const job of jobs) {
+        sum += job.cost
+        if (job.cost > largest) largest = job.cost
+      }
+      const each = padded ? largest : sum / jobs.length
+      return each > 0 ? Math.max(jobs.length, Math.floor(budget / each)) : Infinity
+    }
+
     /** Remaining wait (ms) for the forming batch, from its oldest request; decided once per batch. */
-    const decide = (now: number, taken: number, minDeadline: number): number => {
+    const decide = (now: number, taken: number, minDeadline: number, fit = Infinity): number => {
       if (formingDelayMs !== undefined) return formingDelayMs
       updateRates(now)
       const limits = formingLimits ?? lastLimits
@@ -946,11 +1054,16 @@ export const make = <I, O, E = never, R = never>(
       const waitMs = waitPolicy.waitMs({
         batchSize: taken,
         queued: Math.max(0, pending - taken),
-        maxBatchSize: limits.maxBatchSize,
+        // what the cost budget admits: the decision may come before the batch's first inputs are
+        // taken (then the oldest input's cost stands for theirs)
+        maxBatchSize: Math.min(limits.maxBatchSize, fit, fitting([oldest], limits.maxBatchCost)),
         oldestAgeMs: now - oldest.enqueuedAt,
         idleWorkers: workers - busy,
+        nextFreeMs: runningSince.length === 0 || batchDurationMs === 0
+          ? Infinity
+          : Math.max(0, runningSince[0]! + batchDurationMs - now),
         workers,
-        arrivalRatePerMs: ratePerMs,
+        arrivalRatePerMs: freshPerMs,
         batchDurationMs,
         idleMs: oldest.idleMs
       })
@@ -964,8 +1077,10 @@ export const make = <I, O, E = never, R = never>(
       if (dt >= 1) {
         const a = 1 - Math.exp(-dt / 250)
         ratePerMs += a * ((arrivals - rateArrivals) / dt - ratePerMs)
+        freshPerMs += a * ((freshArrivals - rateFresh) / dt - freshPerMs)
         rateAt = now
         rateArrivals = arrivals
+        rateFresh = freshArrivals
       }
       const dd = now - drainAt
       if (dd >= 1) {
@@ -978,7 +1093,9 @@ export const make = <I, O, E = never, R = never>(
 
     const batchSink: Sink.Sink<Batch<I, O, E>, Job<I, O, E>, Job<I, O, E>> = Sink.fromTransform((upstream) =>
       Effect.suspend(() => {
-        let limits: BatchLimits | undefined
+        let limits: BatchLimits | undefined // the policy's caps, shared among the free workers
+        let policyLimits: BatchLimits | undefined
+        let othersBusy = false
         let jobs: Array<Job<I, O, E>> = []
         let cost = 0
         let work = 0
@@ -1023,7 +1140,13 @@ export const make = <I, O, E = never, R = never>(
             if (job.deadline < minDeadline) minDeadline = job.deadline
             jobs.push(job)
           }
-          if (lookaheadFactor === 1 && jobs.length >= limits!.maxBatchSize) {
+          // full at a cap: the item cap, or no room in the cost budget for one more input like these
+          const n = jobs.length
+          if (
+            lookaheadFactor === 1 &&
+            (n >= limits!.maxBatchSize ||
+              (n > 0 && (padded ? maxItem * (n + 1) : cost + maxItem) > limits!.maxBatchCost))
+          ) {
             capped = true
             done = true
           }
@@ -1031,16 +1154,24 @@ export const make = <I, O, E = never, R = never>(
 
         const open = (chunk: ReadonlyArray<Job<I, O, E>>) =>
           Effect.map(sizePolicy.current, (l) => {
-            limits = l
+            limits = shared(l)
+            policyLimits = l
+            othersBusy = workers > 1 && busy + formed >= workers - 1
             lastLimits = l
             formingLimits = l
             const now = nowMs(clock)
             take(chunk, now)
-            const delay = decide(now, jobs.length, minDeadline)
+            const delay = decide(now, jobs.length, minDeadline, fitting(jobs, l.maxBatchCost))
             noWait = done || !(delay > 0)
           })
 
         const step = (chunk: ReadonlyArray<Job<I, O, E>>) => {
+          if (limits !== undefined && jobs.length > 0 && workers - busy - formed > 1) {
+            // another worker is free now: what arrives from here on is its to take
+            leftover = chunk.slice() as Array<Job<I, O, E>>
+            done = true
+            return Cause.done()
+          }
           const effect = limits === undefined
             ? open(chunk)
             : Effect.sync(() => take(chunk, nowMs(clock)))
@@ -1051,8 +1182,16 @@ export const make = <I, O, E = never, R = never>(
         }
 
         const finish = () => {
-          // Requests may have been cancelled or have expired while the batch waited to fill.
           const now = nowMs(clock)
+          // A batch closed by its wait (or at once) takes what is queued now, up to its caps: the
+          // flush may come a moment after inputs were queued. Not when another worker is free:
+          // those inputs are that worker's to take.
+          while (!done && limits !== undefined && workers - busy - formed <= 1) {
+            const next = Queue.takeUnsafe(queue)
+            if (next === undefined || !Exit.isSuccess(next)) break
+            take([next.value], now)
+          }
+          // Requests may have been cancelled or have expired while the batch waited to fill.
           let removed = false
           for (let i = 0; i < jobs.length; i++) {
             const job = jobs[i]!
@@ -1081,8 +1220,14 @@ export const make = <I, O, E = never, R = never>(
             jobs = selected.jobs
             cost = selected.cost
             work = selected.work
+            // full at a cap (no room for one more input like these) counts as capped, as without
+            // bucketing
+            const n = jobs.length
+            if (n >= limits.maxBatchSize || (n > 0 && cost + cost / n > limits.maxBatchCost)) capped = true
           }
-          const batch: Batch<I, O, E> = { jobs, cost, work, capped, limits: limits ?? lastLimits }
+          const batch: Batch<I, O, E> = { jobs, cost, work, capped, othersBusy, limits: policyLimits ?? lastLimits }
+          formed++
+          formedItems += jobs.length
           return leftover !== undefined && leftover.length > 0
             ? [batch, leftover as unknown as readonly [Job<I, O, E>, ...Array<Job<I, O, E>>]] as const
             : [batch] as const
@@ -1178,11 +1323,14 @@ export const make = <I, O, E = never, R = never>(
       update(Metrics.arrivalRate, ratePerMs * 1000)
     }
 
-    const runBatch = (batch: Batch<I, O, E>): Effect.Effect<void, never, R> => {
-      if (batch.jobs.length === 0) return Effect.void
-      return Effect.suspend(() => {
-        // Only with the idle fast path can every worker be taken when a batch is ready: it waits.
-        if (busy >= workers) return Effect.andThen(slots.await, runBatch(batch))
+    const runBatch = (batch: Batch<I, O, E>): Effect.Effect<void, never, R> =>
+      Effect.suspend(() => {
+        // Only with the idle fast path can every worker be taken when a batch is ready: it waits
+        // (and counts as formed, not running, meanwhile).
+        if (batch.jobs.length > 0 && busy >= workers) return Effect.andThen(slots.await, runBatch(batch))
+        formed--
+        formedItems -= batch.jobs.length
+        if (batch.jobs.length === 0) return Effect.void
         const start = nowMs(clock)
         // Last check at dispatch: cancelled or expired since the batch formed are never computed.
         let jobs = batch.jobs
@@ -1205,6 +1353,12 @@ export const make = <I, O, E = never, R = never>(
         }
         lastDispatchAt = start
         lastDispatchCapped = batch.capped
+        const freedAt = freeSince.shift()
+        let oldest = start
+        for (let i = 0; i < jobs.length; i++) if (jobs[i]!.enqueuedAt < oldest) oldest = jobs[i]!.enqueuedAt
+        const idleMs = freedAt !== undefined && start > freedAt ? start - Math.max(freedAt, oldest) : 0
+        runningSince.push(start)
+        runningItems += jobs.length
         busy++
         if (batch.fast === true) fastBusy++
         syncGate()
@@ -1230,7 +1384,10 @@ export const make = <I, O, E = never, R = never>(
               cost: batch.cost,
               work: costOf === undefined ? jobs.length : batch.work,
               durationMs,
-              capped: batch.capped
+              capped: batch.capped,
+              othersBusy: batch.othersBusy,
+              limits: batch.limits,
+              idleMs
             })
             : Effect.void
           // answer first; the policy and the metrics learn from the batch after
@@ -1243,7 +1400,11 @@ export const make = <I, O, E = never, R = never>(
           Effect.ensuring(Effect.sync(() => {
             busy--
             if (batch.fast === true) fastBusy--
-            if (busy === 0 && pending === 0) idleSince = nowMs(clock)
+            runningItems -= jobs.length
+            runningSince.splice(runningSince.indexOf(start), 1)
+            lastCompletionAt = nowMs(clock)
+            freeSince.push(lastCompletionAt)
+            if (busy === 0 && pending === 0) idleSince = lastCompletionAt
             syncGate()
             update(Metrics.batchesInFlight, busy)
             // large requests top up now, behind what arrived while the batch ran (see `feed`)
@@ -1253,7 +1414,6 @@ export const make = <I, O, E = never, R = never>(
           }))
         )
       })
-    }
 
     // ---- deadlines sweeper -------------------------------------------------------------------
 
