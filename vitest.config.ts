@@ -28,6 +28,10 @@ export default defineConfig({
     // Tests run against the TypeScript sources, not dist/, so `pnpm test` needs no build step.
     alias: [
       { find: /^@adabatch\/core$/, replacement: src("core") },
+      {
+        find: /^@adabatch\/core\/testing$/,
+        replacement: fileURLToPath(new URL("./packages/core/src/testing/index.ts", import.meta.url))
+      },
       { find: /^@adabatch\/server$/, replacement: src("server") },
       { find: /^@adabatch\/bench$/, replacement: src("bench") }
     ]

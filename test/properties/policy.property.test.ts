@@ -10,7 +10,7 @@
  * the worker count, the noise (10-20 %) and the seed; each run is one whole experiment, so the
  * number of runs is small.
  */
-import { CostCurves, PolicyComparison, Simulator } from "@adabatch/core"
+import { CostCurves, PolicyComparison, Simulator } from "@adabatch/core/testing"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fc from "fast-check"

@@ -66,12 +66,6 @@ export * as WorkerLayout from "./model/WorkerLayout.js"
 export * as TokenizerPool from "./model/TokenizerPool.js"
 /** Test and fault-injection hooks for the model workers (crash a worker, read restarts). @since 0.1.0 */
 export * as ModelTesting from "./model/ModelTesting.js"
-/** Batch-time curves, measured and synthetic, for the policy simulator. @since 0.1.0 */
-export * as CostCurves from "./testing/CostCurves.js"
-/** The policy simulator: a batch function that sleeps for a curve's time, and loads to drive it. @since 0.1.0 */
-export * as Simulator from "./testing/Simulator.js"
-/** Adaptive against fixed caps on one curve, at saturation and at half load, on the simulator. @since 0.1.0 */
-export * as PolicyComparison from "./testing/PolicyComparison.js"
 /** The generated built-in models (`default`: MiniLM-L6-shaped, `tiny`) and the English corpus. @since 0.1.0 */
 export * as BuiltinModel from "./model/builtin/index.js"
 

@@ -1,6 +1,6 @@
 /**
  * Scenario `policy`: the adaptive batch-size policy against fixed item caps on the policy
- * simulator (`@adabatch/core`'s `Simulator` and `PolicyComparison`), **in real time**: the
+ * simulator (`@adabatch/core/testing`'s `Simulator` and `PolicyComparison`), **in real time**: the
  * engine's own overhead and the timers count, as in a server. For every cost curve (the measured
  * ones of issue #13 and the synthetic shapes) and 1 and 4 workers: 256 closed-loop callers,
  * fixed caps 4..128 and the adaptive policy (item cap 128, padded-token budget 16384, the
@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { CostCurves, PolicyComparison } from "@adabatch/core"
+import { CostCurves, PolicyComparison } from "@adabatch/core/testing"
 import { Effect } from "effect"
 import type { Env } from "../Env.js"
 
