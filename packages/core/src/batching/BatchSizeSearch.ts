@@ -279,35 +279,46 @@ export const rate = (o: Observation): number => {
   return o.work / (d + Math.min(Math.max(0, o.idleMs), 4 * d))
 }
 
-/**
- * Creates a search.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const make = (options: SearchOptions): Search => {
-  const steps = options.steps
-  const top = steps.length - 1
-  const minSamples = Math.max(2, options.minSamples ?? 8)
-  const maxSamples = Math.max(minSamples, options.maxSamples ?? 128)
-  const z = options.z ?? 2.4
-  const tolerance = options.tolerance ?? 0.01
-  const maxBackoff = options.maxBackoff ?? 256
-  const target = options.targetLatencyMs
-  const estimates = steps.map(() => new Estimate())
-  const homeRates = new Recent(64)
-  const window = new Window()
-  const up: Direction = { wait: 0, backoff: 1, distance: 1 }
-  const down: Direction = { wait: 0, backoff: 1, distance: 0 }
-  let limit = Math.min(top, Math.max(0, options.initial))
-  let home = limit
-  let probe: Probe | undefined
-  let decisions = 0
-  let level = Number.NaN // moving mean of the windows' log amounts
-  let itemCost = Number.NaN
+/** A running search: its state and its steps (see the module comment). */
+class Searching {
+  readonly steps: ReadonlyArray<number>
+  readonly top: number
+  readonly minSamples: number
+  readonly maxSamples: number
+  readonly z: number
+  readonly tolerance: number
+  readonly maxBackoff: number
+  readonly target: number
+  readonly estimates: Array<Estimate>
+  readonly homeRates = new Recent(64)
+  readonly window = new Window()
+  readonly up: Direction = { wait: 0, backoff: 1, distance: 1 }
+  readonly down: Direction = { wait: 0, backoff: 1, distance: 0 }
+  limit: number
+  home: number
+  probe: Probe | undefined
+  decisions = 0
+  /** Moving mean of the windows' log amounts. */
+  level = Number.NaN
+  itemCost = Number.NaN
+
+  constructor(options: SearchOptions) {
+    this.steps = options.steps
+    this.top = this.steps.length - 1
+    this.minSamples = Math.max(2, options.minSamples ?? 8)
+    this.maxSamples = Math.max(this.minSamples, options.maxSamples ?? 128)
+    this.z = options.z ?? 2.4
+    this.tolerance = options.tolerance ?? 0.01
+    this.maxBackoff = options.maxBackoff ?? 256
+    this.target = options.targetLatencyMs
+    this.estimates = this.steps.map(() => new Estimate())
+    this.limit = Math.min(this.top, Math.max(0, options.initial))
+    this.home = this.limit
+  }
 
   /** Explore again at once, from the nearest distances. */
-  const explore = () => {
+  explore() {
+    const { down, up } = this
     up.wait = down.wait = 0
     up.backoff = down.backoff = 1
     up.distance = 1
@@ -315,46 +326,49 @@ export const make = (options: SearchOptions): Search => {
   }
 
   /** The load or the inputs changed (batch amounts by 2.5x, item cost by 1.5x): explore again. */
-  const detectShift = () => {
+  detectShift() {
+    const window = this.window
     const l = Math.log(window.amount())
     const c = window.itemCost / window.n
-    if (Math.abs(l - level) > Math.log(2.5) || Math.abs(Math.log(c / itemCost)) > Math.log(1.5)) {
-      explore()
-      level = l
+    if (Math.abs(l - this.level) > Math.log(2.5) || Math.abs(Math.log(c / this.itemCost)) > Math.log(1.5)) {
+      this.explore()
+      this.level = l
     } else {
-      level = Number.isNaN(level) ? l : level + 0.25 * (l - level)
+      this.level = Number.isNaN(this.level) ? l : this.level + 0.25 * (l - this.level)
     }
-    itemCost = c
+    this.itemCost = c
   }
 
-  const moveTo = (i: number) => {
-    limit = i
-    window.reset()
+  moveTo(i: number) {
+    this.limit = i
+    this.window.reset()
   }
 
   /** A new home, not measured yet. */
-  const settle = (i: number) => {
-    home = i
-    homeRates.reset()
-    moveTo(i)
+  settle(i: number) {
+    this.home = i
+    this.homeRates.reset()
+    this.moveTo(i)
   }
 
-  const atHome = () => {
-    decisions++
-    detectShift()
+  atHome() {
+    const { down, estimates, steps, target, top, up, window } = this
+    const limit = this.limit
+    this.decisions++
+    this.detectShift()
     const rung = nearest(steps, window.amount())
     const durationMs = estimates[rung]!.durationMs
     if (durationMs > target && rung > 0) {
       // the largest rung whose batches would fit the target, the duration taken as proportional
       let fit = rung - 1
       while (fit > 0 && durationMs * (steps[fit]! / steps[rung]!) > target) fit--
-      return settle(Math.min(limit, fit))
+      return this.settle(Math.min(limit, fit))
     }
     // the batches were stopped by the limit (one rung of slack: costs come in whole inputs)
     const binding = rung >= limit - 1 && window.capped * 2 >= window.n
     const upTo = Math.min(top, limit + up.distance)
     const fits = estimates[rung]!.durationMs * (steps[upTo]! / steps[rung]!) <= target
-    if (binding && limit < top && up.wait <= 0 && fits) return startProbe(1, upTo, upTo - limit, rung)
+    if (binding && limit < top && up.wait <= 0 && fits) return this.startProbe(1, upTo, upTo - limit, rung)
     // down: `distance` rungs below the realized rung, under load (work was left waiting, or every
     // other worker was busy: a smaller limit leaves more work for the next worker to free, which
     // pays only if none idles); or at the
@@ -364,21 +378,22 @@ export const make = (options: SearchOptions): Search => {
     const loaded = window.loaded * 2 >= window.n
     const evening = distance === 0 && !window.busy()
     if ((loaded || evening) && rung - distance >= 0 && down.wait <= 0) {
-      return startProbe(-1, rung - distance, distance, rung)
+      return this.startProbe(-1, rung - distance, distance, rung)
     }
     up.wait--
     down.wait--
     window.reset()
   }
 
-  const startProbe = (dir: 1 | -1, to: number, distance: number, rung: number) => {
-    probe = { dir, distance, baseRung: rung }
-    moveTo(to)
+  startProbe(dir: 1 | -1, to: number, distance: number, rung: number) {
+    this.probe = { dir, distance, baseRung: rung }
+    this.moveTo(to)
   }
 
-  const endProbe = (p: Probe, outcome: "win" | "loss" | "tie" | "none") => {
-    decisions++
-    probe = undefined
+  endProbe(p: Probe, outcome: "win" | "loss" | "tie" | "none") {
+    const { down, up } = this
+    this.decisions++
+    this.probe = undefined
     const d = p.dir === 1 ? up : down
     const nearestDistance = p.dir === 1 ? 1 : 0
     if (outcome === "win") {
@@ -389,26 +404,27 @@ export const make = (options: SearchOptions): Search => {
       const other = p.dir === 1 ? down : up
       other.wait = other.backoff
       other.distance = p.dir === 1 ? 0 : 1
-      home = limit
-      homeRates.reset()
-      for (const x of window.samples) homeRates.add(x)
-      level = Number.NaN
-      return atHome()
+      this.home = this.limit
+      this.homeRates.reset()
+      for (const x of this.window.samples) this.homeRates.add(x)
+      this.level = Number.NaN
+      return this.atHome()
     }
     const next = Math.max(1, p.distance * 2)
-    const wider = p.dir === 1 ? home + next <= top : p.baseRung - next >= 0
+    const wider = p.dir === 1 ? this.home + next <= this.top : p.baseRung - next >= 0
     if (outcome === "tie" && wider) {
       d.distance = next
       d.wait = 0
     } else {
       d.distance = nearestDistance
-      d.backoff = Math.min(maxBackoff, d.backoff * 2)
+      d.backoff = Math.min(this.maxBackoff, d.backoff * 2)
       d.wait = d.backoff
     }
-    moveTo(home)
+    this.moveTo(this.home)
   }
 
-  const inProbe = (p: Probe) => {
+  inProbe(p: Probe) {
+    const { maxSamples, minSamples, steps, window } = this
     // looks at minSamples, then at every doubling, up to maxSamples: a test at every batch would
     // find a "significant" difference by chance far more often than z suggests
     const n = window.n
@@ -417,58 +433,67 @@ export const make = (options: SearchOptions): Search => {
     const look = n % minSamples === 0 && ((n / minSamples) & (n / minSamples - 1)) === 0
     if (n < minSamples || (n < most && !look)) return
     // an up probe whose batches never outgrew the home limit: demand, not the limit, bounds them
-    if (p.dir === 1 && window.maxAmount <= steps[home]!) return endProbe(p, "none")
+    if (p.dir === 1 && window.maxAmount <= steps[this.home]!) return this.endProbe(p, "none")
     // a down probe that ran mostly without load: the rate measured the demand, not what the
     // limit can do
-    if (p.dir === -1 && window.loaded * 2 < window.n) return endProbe(p, "none")
+    if (p.dir === -1 && window.loaded * 2 < window.n) return this.endProbe(p, "none")
     // like with like: the batches the probe's limit changed against those of home it would
     // change (down: home batches above the probe's limit, probe batches at it; up: home batches
     // at the home limit, probe batches above it). Under load that is every batch; at a lighter
     // load the smaller batches that demand alone sized would only blur the difference.
-    const cut = steps[limit]!
-    const cap = steps[home]!
+    const cut = steps[this.limit]!
+    const cap = steps[this.home]!
     const [homeKeep, probeKeep] = p.dir === 1
       ? [(s: Sample) => s.amount > cap / Math.SQRT2, (s: Sample) => s.amount > cap]
       : p.distance === 0
       ? [all, all]
       : [(s: Sample) => s.amount > cut, (s: Sample) => s.amount > cut / Math.SQRT2]
-    const b = stats(homeRates.samples, homeKeep)
+    const b = stats(this.homeRates.samples, homeKeep)
     const w = stats(window.samples, probeKeep)
-    if (b.n < minSamples / 2 || w.n < minSamples / 2) return n >= 2 * minSamples ? endProbe(p, "none") : undefined
+    if (b.n < minSamples / 2 || w.n < minSamples / 2) return n >= 2 * minSamples ? this.endProbe(p, "none") : undefined
     const gain = w.mean / b.mean - 1
     const se = Math.sqrt(w.se ** 2 + b.se ** 2) / b.mean
-    if (gain > z * se && gain > tolerance) return endProbe(p, "win")
-    if (gain < -z * se) return endProbe(p, "loss")
+    if (gain > this.z * se && gain > this.tolerance) return this.endProbe(p, "win")
+    if (gain < -this.z * se) return this.endProbe(p, "loss")
     // not better so far: no reason to go on. At least as good: going on costs nothing and
     // resolves small gains (a few % on a gentle slope). After maxSamples a larger limit is as
     // good a home (it costs nothing at a light load); a smaller one is not (it would)
-    if (gain <= 0) return endProbe(p, "tie")
-    if (n >= most) endProbe(p, p.dir === 1 ? "win" : "tie")
+    if (gain <= 0) return this.endProbe(p, "tie")
+    if (n >= most) this.endProbe(p, p.dir === 1 ? "win" : "tie")
   }
 
-  const observe = (o: Observation) => {
+  observe(o: Observation) {
     if (!(o.durationMs >= 0) || o.size <= 0) return
     const x = rate(o)
-    estimates[nearest(steps, o.amount)]!.add(x, o.durationMs)
-    const under = o.formedUnder ?? limit
+    this.estimates[nearest(this.steps, o.amount)]!.add(x, o.durationMs)
+    const under = o.formedUnder ?? this.limit
     const sample = { rate: x, amount: o.amount }
-    if (under === home) homeRates.add(sample)
-    if (under !== limit) return
-    window.add(sample, o)
-    if (probe !== undefined) inProbe(probe)
-    else if (window.n >= minSamples) atHome()
+    if (under === this.home) this.homeRates.add(sample)
+    if (under !== this.limit) return
+    this.window.add(sample, o)
+    if (this.probe !== undefined) this.inProbe(this.probe)
+    else if (this.window.n >= this.minSamples) this.atHome()
   }
+}
 
+/**
+ * Creates a search.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: SearchOptions): Search => {
+  const s = new Searching(options)
   return {
-    limit: () => limit,
-    observe,
+    limit: () => s.limit,
+    observe: (o) => s.observe(o),
     state: () => ({
-      limit,
-      home,
-      probing: probe !== undefined,
-      ratePerMs: stats(homeRates.samples, all).mean,
-      durationMs: estimates[Number.isNaN(level) ? limit : nearest(steps, Math.exp(level))]!.durationMs,
-      decisions
+      limit: s.limit,
+      home: s.home,
+      probing: s.probe !== undefined,
+      ratePerMs: stats(s.homeRates.samples, all).mean,
+      durationMs: s.estimates[Number.isNaN(s.level) ? s.limit : nearest(s.steps, Math.exp(s.level))]!.durationMs,
+      decisions: s.decisions
     })
   }
 }
