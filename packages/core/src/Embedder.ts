@@ -350,6 +350,27 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
 /**
  * The model behind the engine: `Embedder` and `EmbeddingBatcher` from the model and the policies.
  *
+ * @example
+ * ```ts
+ * import { BatchSizePolicy, Embedder, ModelSource, QueuePolicy, WaitPolicy } from "@adabatch/core"
+ * import { Effect, Layer } from "effect"
+ *
+ * const EmbedderLive = Embedder.layer({ isolateFailures: true }).pipe(
+ *   Layer.provide(ModelSource.layer({ model: "tiny" })),
+ *   Layer.provide(Layer.mergeAll(
+ *     BatchSizePolicy.adaptive({ maxBatchSize: 32, maxBatchCost: 16384 }),
+ *     WaitPolicy.adaptive({ maxWaitMs: 5 }),
+ *     QueuePolicy.layer({ capacity: 1024, overflow: "reject" })
+ *   ))
+ * )
+ *
+ * export const main = Effect.gen(function*() {
+ *   const embedder = yield* Embedder.Embedder
+ *   const { embeddings } = yield* embedder.embed(["first text", "second text"], { truncate: true })
+ *   return embeddings.length // 2
+ * }).pipe(Effect.provide(EmbedderLive))
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */

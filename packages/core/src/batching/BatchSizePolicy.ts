@@ -125,6 +125,14 @@ export const makeFixed = (options: FixedOptions): BatchSizePolicy["Service"] => 
 /**
  * A Layer with constant caps.
  *
+ * @example
+ * ```ts
+ * import { BatchSizePolicy } from "@adabatch/core"
+ *
+ * // at most 32 inputs and 8,192 (padded) tokens per batch
+ * export const caps = BatchSizePolicy.fixed({ maxBatchSize: 32, maxBatchCost: 8192 })
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
@@ -271,6 +279,14 @@ export const makeAdaptive = (options: AdaptiveOptions): BatchSizePolicy["Service
 
 /**
  * A Layer with the adaptive policy (fresh state per Layer build).
+ *
+ * @example
+ * ```ts
+ * import { BatchSizePolicy } from "@adabatch/core"
+ *
+ * // searches the cap between 1 and 128 inputs for the highest throughput, batches within 100 ms
+ * export const caps = BatchSizePolicy.adaptive({ maxBatchSize: 128, maxBatchCost: 16384, targetLatencyMs: 100 })
+ * ```
  *
  * @since 0.1.0
  * @category layers

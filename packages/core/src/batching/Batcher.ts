@@ -275,7 +275,11 @@ const snapshotOf = <I, O, E, R>(e: Engine<I, O, E, R>): Effect.Effect<BatcherSna
  *   return yield* batcher.submit(21) // 42
  * }).pipe(
  *   Effect.scoped,
- *   Effect.provide(Layer.mergeAll(BatchSizePolicy.fixed({ maxBatchSize: 32 }), WaitPolicy.none, QueuePolicy.layer()))
+ *   Effect.provide(Layer.mergeAll(
+ *     BatchSizePolicy.fixed({ maxBatchSize: 32 }),
+ *     WaitPolicy.none,
+ *     QueuePolicy.layer({ capacity: 1024, overflow: "reject" })
+ *   ))
  * )
  * ```
  *
@@ -328,11 +332,29 @@ export const make = <I, O, E = never, R = never>(
 export const select = Formation.select
 
 /**
- * Builds a Layer for a service key whose shape is a `Batcher`.
+ * Builds a Layer for a service key whose shape is a `Batcher`. The policies come from the
+ * context: provide a `BatchSizePolicy`, a `WaitPolicy` and a `QueuePolicy` layer.
  *
+ * @example
  * ```ts
+ * import { Batcher, BatchSizePolicy, QueuePolicy, WaitPolicy } from "@adabatch/core"
+ * import { Context, Effect, Layer } from "effect"
+ *
  * class Squarer extends Context.Service<Squarer, Batcher.Batcher<number, number>>()("app/Squarer") {}
- * const SquarerLive = Batcher.layer(Squarer, { run: (xs) => Effect.succeed(xs.map((x) => x * x)) })
+ *
+ * const SquarerLive = Batcher.layer(Squarer, {
+ *   run: (xs: ReadonlyArray<number>) => Effect.succeed(xs.map((x) => x * x)),
+ *   workers: 2
+ * }).pipe(Layer.provide(Layer.mergeAll(
+ *   BatchSizePolicy.adaptive({ maxBatchSize: 64, targetLatencyMs: 50 }),
+ *   WaitPolicy.adaptive({ maxWaitMs: 5 }),
+ *   QueuePolicy.layer({ capacity: 1024, overflow: "backpressure" })
+ * )))
+ *
+ * export const main = Effect.gen(function*() {
+ *   const squarer = yield* Squarer
+ *   return yield* squarer.submit(3) // 9
+ * }).pipe(Effect.provide(SquarerLive))
  * ```
  *
  * @since 0.1.0

@@ -63,6 +63,13 @@ export class WaitPolicy extends Context.Service<WaitPolicy, {
 /**
  * Never wait: a batch is dispatched as soon as a worker is free, with everything queued.
  *
+ * @example
+ * ```ts
+ * import { WaitPolicy } from "@adabatch/core"
+ *
+ * export const wait = WaitPolicy.none
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
@@ -78,6 +85,13 @@ export const none: Layer.Layer<WaitPolicy> = Layer.succeed(
 
 /**
  * Wait up to `maxWaitMs` from the oldest request for the batch to fill (it leaves early when full).
+ *
+ * @example
+ * ```ts
+ * import { WaitPolicy } from "@adabatch/core"
+ *
+ * export const wait = WaitPolicy.fixed(5) // like Triton's max_queue_delay of 5 ms
+ * ```
  *
  * @since 0.1.0
  * @category layers
@@ -164,6 +178,14 @@ const adaptiveWait = (ctx: WaitContext, maxWaitMs: number, fraction: number): nu
 
 /**
  * A Layer with the adaptive wait.
+ *
+ * @example
+ * ```ts
+ * import { WaitPolicy } from "@adabatch/core"
+ *
+ * // waits only when the batch can fill sooner than a worker frees, never over 5 ms
+ * export const wait = WaitPolicy.adaptive({ maxWaitMs: 5 })
+ * ```
  *
  * @since 0.1.0
  * @category layers
