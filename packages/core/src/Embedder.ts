@@ -283,11 +283,10 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
       options?.direction === undefined && options?.prompt === undefined
         ? options?.truncate === true ? truncating : strict
         : { truncate: options.truncate === true, direction: options.direction, prompt: options.prompt }
+    const timeoutMsOf = (options?: Pick<EmbedOptions, "timeout">) =>
+      options?.timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
     const precheck = (items: number, options?: Pick<EmbedOptions, "timeout">) =>
-      batcher.precheck(
-        items,
-        options?.timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
-      )
+      batcher.precheck(items, timeoutMsOf(options))
     return Embedder.of({
       info: model.info,
       snapshot: batcher.snapshot,
@@ -309,14 +308,15 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
         }),
       embed: (texts, options) =>
         Effect.suspend(() => {
-          // Refuse before tokenizing what could not be queued anyway (overload protection).
-          const refused = precheck(texts.length, options)
-          if (refused !== undefined) return Effect.fail(refused)
+          // Admission is asked once, before tokenizing what could not be queued anyway (overload
+          // protection): the permit holds the room until the texts are submitted.
+          const permit = batcher.admit(texts.length, timeoutMsOf(options))
+          if (!(permit instanceof Batcher.Permit)) return Effect.fail(permit)
           const t0 = now()
           return tokenizeInSlices(model, texts, tokenizeOptions(options)).pipe(
             Effect.flatMap((encoded) => {
               const t1 = now()
-              const submitOptions = options?.timeout === undefined ? undefined : { timeout: options.timeout }
+              const submitOptions = { timeout: options?.timeout, permit }
               return Effect.map(batcher.submitAll(encoded, submitOptions), (timed): EmbedResult => {
                 const embeddings = new Array<Float32Array>(timed.length)
                 const tokenCounts = new Array<number>(timed.length)
@@ -340,7 +340,8 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
                   }
                 }
               })
-            })
+            }),
+            Effect.ensuring(Effect.sync(() => permit.release()))
           )
         })
     })

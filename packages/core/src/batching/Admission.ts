@@ -42,7 +42,37 @@ export interface Request {
   readonly submission: boolean
   /** Its inputs count as arrivals now (a large request's count as they are fed). */
   readonly arrive?: boolean | undefined
+  /** Room already granted by `admit`: intake and costs are still checked, room and time not. */
+  readonly permit?: Permit | undefined
   readonly now: number
+}
+
+/**
+ * Room held for a request admitted before its inputs are ready (see `Batcher.admit`): it counts
+ * as queued for every other request's admission until `submitAll` uses it or it is released.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Permit {
+  #open = true
+  constructor(
+    /** Inputs it holds room for. */
+    readonly items: number,
+    readonly onRelease: (items: number) => void
+  ) {}
+  /** Gives the room back; no-op once used or released. */
+  release(): void {
+    if (!this.#open) return
+    this.#open = false
+    this.onRelease(this.items)
+  }
+  /** Uses the permit: `true` if it still held room (now given to the request). */
+  use(): boolean {
+    const open = this.#open
+    this.release()
+    return open
+  }
 }
 
 /** Back-pressure admits a request only if the queued work ahead fits this share of its timeout. */
@@ -67,13 +97,14 @@ const retryAfterMs = <I, O, E, R>(e: Engine<I, O, E, R>) => {
  */
 const wouldMiss = <I, O, E, R>(e: Engine<I, O, E, R>, n: number, timeoutMs: number) => {
   const { batchDurationMs, saturatedGapMs, saturatedItems } = e.rates
-  if (!e.services.queuePolicy.shedLate || saturatedGapMs <= 0 || e.pending === 0) return undefined
+  const ahead = e.pending + e.reserved
+  if (!e.services.queuePolicy.shedLate || saturatedGapMs <= 0 || ahead === 0) return undefined
   const perMs = saturatedItems / saturatedGapMs
-  const expectedMs = (e.pending + n) / perMs + batchDurationMs
+  const expectedMs = (ahead + n) / perMs + batchDurationMs
   const budgetMs = timeoutMs * SHED_FRACTION
   if (expectedMs <= budgetMs) return undefined
   // room for this request within its budget once this much of the backlog is done
-  const excess = e.pending + n - Math.max(0, budgetMs - batchDurationMs) * perMs
+  const excess = ahead + n - Math.max(0, budgetMs - batchDurationMs) * perMs
   return new BatchError.Overloaded({
     expectedMs,
     timeoutMs,
@@ -133,12 +164,13 @@ export const decide = <I, O, E, R>(e: Engine<I, O, E, R>, request: Request): Ref
     e.windowSubmitted += n
     rollWindow(e, request.now)
   }
+  if (request.permit?.use() === true) return undefined
   let refusal: BatchError.QueueFull | BatchError.Overloaded | undefined
   if (e.overflow !== "reject") {
     refusal = wouldMiss(e, n, request.timeoutMs)
   } else {
     const capacity = e.services.queuePolicy.capacity()
-    if (e.pending + Math.min(n, e.feedWindow()) > capacity) {
+    if (e.pending + e.reserved + Math.min(n, e.feedWindow()) > capacity) {
       refusal = new BatchError.QueueFull({ queued: e.pending, capacity, retryAfterMs: retryAfterMs(e) })
     }
   }
@@ -164,6 +196,26 @@ export const precheck = <I, O, E, R>(
     | BatchError.Overloaded
     | BatchError.ShuttingDown
     | undefined
+
+/**
+ * The decision for `items` inputs to be submitted later: a permit that holds their room, or the
+ * refusal (counted).
+ *
+ * @since 0.1.0
+ * @category internals
+ */
+export const admit = <I, O, E, R>(
+  e: Engine<I, O, E, R>,
+  items: number,
+  timeoutMs: number | undefined
+): Permit | BatchError.QueueFull | BatchError.Overloaded | BatchError.ShuttingDown => {
+  const refused = precheck(e, items, timeoutMs)
+  if (refused !== undefined) return refused
+  e.reserved += items
+  return new Permit(items, (n) => {
+    e.reserved -= n
+  })
+}
 
 const timeoutOf = <I, O, E, R>(e: Engine<I, O, E, R>, timeout: Duration.Input | undefined) =>
   timeout === undefined ? e.settings.defaultTimeoutMs : Duration.toMillis(Duration.fromInputUnsafe(timeout))
@@ -197,7 +249,8 @@ export const admitOne = <I, O, E, R>(
   e: Engine<I, O, E, R>,
   input: I,
   timeout: Duration.Input | undefined,
-  shape: number
+  shape: number,
+  permit?: Permit | undefined
 ): Effect.Effect<unknown, unknown> => {
   let cost: number
   try {
@@ -207,7 +260,7 @@ export const admitOne = <I, O, E, R>(
   }
   const timeoutMs = timeoutOf(e, timeout)
   const now = e.now()
-  const refused = decide(e, { n: 1, timeoutMs, maxCost: cost, submission: true, arrive: true, now })
+  const refused = decide(e, { n: 1, timeoutMs, maxCost: cost, submission: true, arrive: true, permit, now })
   if (refused !== undefined) return Effect.fail(refused)
   const job = new Job<I, O, E>(
     input,
@@ -260,12 +313,16 @@ export const admitOne = <I, O, E, R>(
 export const submitAll = <I, O, E, R>(
   e: Engine<I, O, E, R>,
   inputs: ReadonlyArray<I>,
-  timeout: Duration.Input | undefined
+  timeout: Duration.Input | undefined,
+  permit?: Permit | undefined
 ): Effect.Effect<unknown, unknown> =>
   Effect.suspend(() => {
     const n = inputs.length
-    if (n === 0) return Effect.succeed([])
-    if (n === 1) return admitOne(e, inputs[0]!, timeout, LIST)
+    if (n === 0) {
+      permit?.release()
+      return Effect.succeed([])
+    }
+    if (n === 1) return admitOne(e, inputs[0]!, timeout, LIST, permit)
     const timeoutMs = timeoutOf(e, timeout)
     const now = e.now()
     let costs: { costs: Float64Array; max: number }
@@ -275,7 +332,7 @@ export const submitAll = <I, O, E, R>(
       return Effect.die(error)
     }
     const large = n > e.feedWindow()
-    const refused = decide(e, { n, timeoutMs, maxCost: costs.max, submission: true, arrive: !large, now })
+    const refused = decide(e, { n, timeoutMs, maxCost: costs.max, submission: true, arrive: !large, permit, now })
     if (refused !== undefined) return Effect.fail(refused)
     if (large) return submitLarge(e, inputs, costs.costs, timeoutMs, now)
     const custom = timeoutMs < e.settings.defaultTimeoutMs

@@ -56,7 +56,17 @@ import { WaitPolicy } from "./WaitPolicy.js"
 export interface SubmitOptions {
   /** Time budget from now; default: the engine's `requestTimeout`. */
   readonly timeout?: Duration.Input | undefined
+  /** Room granted earlier by `admit`: the request is not asked for room or time again. */
+  readonly permit?: Admission.Permit | undefined
 }
+
+/**
+ * Room held for a request admitted before its inputs are ready (see {@link Batcher.admit}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export { Permit } from "./Admission.js"
 
 /**
  * An output with the time it spent in each stage.
@@ -135,6 +145,17 @@ export interface Batcher<I, O, E = never> {
     /** The request's timeout (default: the engine's `requestTimeout`). */
     timeoutMs?: number
   ) => BatchError.QueueFull | BatchError.Overloaded | BatchError.ShuttingDown | undefined
+  /**
+   * Admission asked once, before costly work (parsing, tokenizing) for a request of `items`
+   * inputs: a permit that holds their room, counted as queued for everyone else, until
+   * `submitAll` (or `submit`) uses it with `{ permit }` or it is released; or the error the
+   * submission would fail with (counted). Release a permit that will not be used.
+   */
+  readonly admit: (
+    items: number,
+    /** The request's timeout (default: the engine's `requestTimeout`). */
+    timeoutMs?: number
+  ) => Admission.Permit | BatchError.QueueFull | BatchError.Overloaded | BatchError.ShuttingDown
 }
 
 /**
@@ -312,12 +333,13 @@ export const make = <I, O, E = never, R = never>(
 
     type Out<A> = Effect.Effect<A, E | BatchError.BatcherError>
     const submitJob = (input: I, o: SubmitOptions | undefined, shape: number) =>
-      Effect.suspend(() => Admission.admitOne(e, input, o?.timeout, shape))
+      Effect.suspend(() => Admission.admitOne(e, input, o?.timeout, shape, o?.permit))
     return {
       submit: (input, o) => submitJob(input, o, PLAIN) as Out<O>,
       submitTimed: (input, o) => submitJob(input, o, TIMED) as Out<Timed<O>>,
-      submitAll: (inputs, o) => Admission.submitAll(e, inputs, o?.timeout) as Out<Array<Timed<O>>>,
+      submitAll: (inputs, o) => Admission.submitAll(e, inputs, o?.timeout, o?.permit) as Out<Array<Timed<O>>>,
       precheck: (items, timeoutMs) => Admission.precheck(e, items, timeoutMs),
+      admit: (items, timeoutMs) => Admission.admit(e, items, timeoutMs),
       snapshot: snapshotOf(e)
     } satisfies Batcher<I, O, E>
   })

@@ -57,6 +57,8 @@ export class Engine<I, O, E, R> {
   accepting = true
   /** Accepted and still queued (taken into a forming batch included). */
   pending = 0
+  /** Inputs of admitted requests not submitted yet (see `Admission.Permit`). */
+  reserved = 0
   /** Live jobs with a shorter-than-default timeout. */
   liveCustom = 0
   busy = 0
