@@ -57,7 +57,7 @@ export interface Request {
 export class Permit {
   #open = true
   constructor(
-    /** Inputs it holds room for. */
+    /** Inputs it holds room for (0 for a large request). */
     readonly items: number,
     readonly onRelease: (items: number) => void
   ) {}
@@ -198,8 +198,8 @@ export const precheck = <I, O, E, R>(
     | undefined
 
 /**
- * The decision for `items` inputs to be submitted later: a permit that holds their room, or the
- * refusal (counted).
+ * The decision for `items` inputs to be submitted later: a permit that holds their room (none for
+ * a large request, fed as room frees), or the refusal (counted).
  *
  * @since 0.1.0
  * @category internals
@@ -211,8 +211,10 @@ export const admit = <I, O, E, R>(
 ): Permit | BatchError.QueueFull | BatchError.Overloaded | BatchError.ShuttingDown => {
   const refused = precheck(e, items, timeoutMs)
   if (refused !== undefined) return refused
-  e.reserved += items
-  return new Permit(items, (n) => {
+  // a large request holds no room: its inputs enter as room frees, a window at a time
+  const held = items > e.feedWindow() ? 0 : items
+  e.reserved += held
+  return new Permit(held, (n) => {
     e.reserved -= n
   })
 }
