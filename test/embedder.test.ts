@@ -99,6 +99,30 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("Embedder over the 
     }))
 })
 
+const Strict = Embedder.layer().pipe(
+  Layer.provideMerge(ModelSource.layer({ model: "tiny", workers: 1, intraOpNumThreads: 1 })),
+  Layer.provide(Layer.mergeAll(
+    BatchSizePolicy.fixed({ maxBatchSize: 4 }),
+    WaitPolicy.none,
+    QueuePolicy.layer({ capacity: 4, overflow: "reject" })
+  ))
+)
+
+layer(Strict, { timeout: 120_000, excludeTestServices: true })("Embedder.embed's admission", (it) => {
+  it.effect("asks once and holds the room while it tokenizes; a request that fails there gives it back", () =>
+    Effect.gen(function*() {
+      const embedder = yield* Embedder.Embedder
+      const tooLong = Array.from({ length: embedder.info.maxLength * 2 }, () => "word").join(" ")
+      const err = yield* Effect.flip(embedder.embed(["a", tooLong, "b", "c"]))
+      assert.instanceOf(err, ModelError.InputTooLong)
+      // the 4 inputs' permit was released: the queue of 4 has room for 4 again
+      assert.isUndefined(embedder.precheck(4))
+      const ok = yield* embedder.embed(["a", "b", "c", "d"])
+      assert.strictEqual(ok.embeddings.length, 4)
+      assert.isUndefined(embedder.precheck(4))
+    }))
+})
+
 describe("Embedder.lastToFinish", () => {
   it("gives the timings of one item, the one that left the engine last", () => {
     const timed = [

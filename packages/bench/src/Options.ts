@@ -23,7 +23,8 @@ export const scenarios = [
   "load",
   "memory",
   "layout",
-  "replicas"
+  "replicas",
+  "policy"
 ] as const
 
 /**
@@ -35,13 +36,14 @@ export const scenarios = [
 export type Scenario = typeof scenarios[number]
 
 /**
- * The scenarios of a run without `--scenario`: all but `replicas`, which needs HAProxy and is run
- * on request (`--scenario replicas`, or `all`).
+ * The scenarios of a run without `--scenario`: all but `replicas`, which needs HAProxy, and
+ * `policy`, the batch-size policy simulator (several minutes); both run on request
+ * (`--scenario replicas`, `--scenario policy`, or `all`).
  *
  * @since 0.1.0
  * @category constants
  */
-export const defaultScenarios: ReadonlyArray<Scenario> = scenarios.filter((s) => s !== "replicas")
+export const defaultScenarios: ReadonlyArray<Scenario> = scenarios.filter((s) => s !== "replicas" && s !== "policy")
 
 /**
  * Scenario groups accepted by `--scenario`.
@@ -51,6 +53,7 @@ export const defaultScenarios: ReadonlyArray<Scenario> = scenarios.filter((s) =>
  */
 export const scenarioGroups: Readonly<Record<string, ReadonlyArray<Scenario>>> = {
   all: scenarios,
+  default: defaultScenarios,
   ceilings: ["model", "transport", "engine"],
   http: ["transport", "original", "peer"]
 }
@@ -215,8 +218,11 @@ Presets:
 
 Selection:
   --scenario LIST      comma-separated, in run order: ${scenarios.join(", ")};
-                       groups: ceilings (model,transport,engine), http (transport,original,peer), all;
-                       default: all but replicas (which needs HAProxy: apt-get install haproxy)
+                       groups: ceilings (model,transport,engine), http (transport,original,peer),
+                       default (what runs without --scenario: all but replicas and policy), all;
+                       replicas needs HAProxy (apt-get install haproxy);
+                       policy: adaptive batch size vs fixed caps on simulated cost curves,
+                       1 and 4 workers, real time (about 7 minutes)
   --systems LIST       ${systemNames.join(", ")}
   --model NAME|DIR     default (MiniLM-L6-shaped, random weights), tiny, or a model directory
   --workers N          model worker threads (default: the model layer's default)

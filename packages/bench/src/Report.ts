@@ -11,6 +11,7 @@ import * as Charts from "./Charts.js"
 import * as LayoutReport from "./LayoutReport.js"
 import * as Machine from "./Machine.js"
 import * as PeerReport from "./PeerReport.js"
+import * as PolicyReport from "./PolicyReport.js"
 import type { Results } from "./Results.js"
 import { originalFigures } from "./scenarios/OriginalScenario.js"
 import type { ReplicasResult } from "./scenarios/ReplicasScenario.js"
@@ -594,6 +595,7 @@ export const make = (results: Results, chartDir = "."): Report => {
   md.push(...LayoutReport.section(results))
   if (s.replicas !== undefined) md.push(...replicasSection(s.replicas))
   if (s.peer !== undefined) md.push(...PeerReport.section(s.peer, chart))
+  if (s.policy !== undefined) md.push(...PolicyReport.section(s.policy))
 
   md.push("## Not measured here")
   md.push("")

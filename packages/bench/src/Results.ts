@@ -12,6 +12,7 @@ import type { MemoryResult } from "./scenarios/MemoryScenario.js"
 import type { ModelResult } from "./scenarios/ModelScenario.js"
 import type { OriginalResult } from "./scenarios/OriginalScenario.js"
 import type { PeerResult } from "./scenarios/PeerScenario.js"
+import type { PolicyResult } from "./scenarios/PolicyScenario.js"
 import type { ReplicasResult } from "./scenarios/ReplicasScenario.js"
 import type { SystemsResult } from "./scenarios/SystemsScenario.js"
 import type { TransportResult } from "./scenarios/TransportScenario.js"
@@ -56,6 +57,7 @@ export interface Results {
     memory?: MemoryResult | undefined
     layout?: LayoutResult | undefined
     replicas?: ReplicasResult | undefined
+    policy?: PolicyResult | undefined
   }
   /** Scenarios that failed, with the error; the others still ran. */
   readonly failures: Array<{ readonly scenario: string; readonly message: string }>

@@ -22,6 +22,7 @@ import * as MemoryScenario from "./scenarios/MemoryScenario.js"
 import * as ModelScenario from "./scenarios/ModelScenario.js"
 import * as OriginalScenario from "./scenarios/OriginalScenario.js"
 import * as PeerScenario from "./scenarios/PeerScenario.js"
+import * as PolicyScenario from "./scenarios/PolicyScenario.js"
 import * as ReplicasScenario from "./scenarios/ReplicasScenario.js"
 import * as SystemsScenario from "./scenarios/SystemsScenario.js"
 import * as TransportScenario from "./scenarios/TransportScenario.js"
@@ -58,6 +59,8 @@ const planned = (env: Env.Env, scenario: Scenario): number => {
       return LayoutScenario.plannedSeconds(env)
     case "replicas":
       return ReplicasScenario.plannedSeconds(env)
+    case "policy":
+      return PolicyScenario.plannedSeconds(env)
   }
 }
 
@@ -121,6 +124,9 @@ export const run = (options: BenchOptions, progress: Progress.Progress): Effect.
           break
         case "replicas":
           scenarios.replicas = yield* attempt(scenario, ReplicasScenario.run(env))
+          break
+        case "policy":
+          scenarios.policy = yield* attempt(scenario, PolicyScenario.run(env))
           break
       }
     }

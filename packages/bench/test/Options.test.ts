@@ -2,11 +2,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { defaultScenarios, OptionsError, parse, scenarios } from "../src/Options.js"
 
 describe("Options", () => {
-  it("defaults to the quick preset with every scenario", () => {
+  it("defaults to the quick preset with every scenario but replicas (HAProxy) and the policy simulator, which run when asked for", () => {
     const o = parse([])
     expect(o.preset).toBe("quick")
     expect(o.scenarios).toEqual(defaultScenarios)
-    expect(scenarios.filter((s) => !defaultScenarios.includes(s))).toEqual(["replicas"])
+    expect(scenarios.filter((s) => !defaultScenarios.includes(s))).toEqual(["replicas", "policy"])
+    expect(parse(["--scenario", "policy"]).scenarios).toEqual(["policy"])
     expect(parse(["--scenario", "all"]).scenarios).toEqual(scenarios)
     expect(o.model).toBe("default")
     expect(o.help).toBe(false)

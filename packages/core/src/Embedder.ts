@@ -283,11 +283,10 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
       options?.direction === undefined && options?.prompt === undefined
         ? options?.truncate === true ? truncating : strict
         : { truncate: options.truncate === true, direction: options.direction, prompt: options.prompt }
+    const timeoutMsOf = (options?: Pick<EmbedOptions, "timeout">) =>
+      options?.timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
     const precheck = (items: number, options?: Pick<EmbedOptions, "timeout">) =>
-      batcher.precheck(
-        items,
-        options?.timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
-      )
+      batcher.precheck(items, timeoutMsOf(options))
     return Embedder.of({
       info: model.info,
       snapshot: batcher.snapshot,
@@ -309,14 +308,15 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
         }),
       embed: (texts, options) =>
         Effect.suspend(() => {
-          // Refuse before tokenizing what could not be queued anyway (overload protection).
-          const refused = precheck(texts.length, options)
-          if (refused !== undefined) return Effect.fail(refused)
+          // Admission is asked once, before tokenizing what could not be queued anyway (overload
+          // protection): the permit holds the room until the texts are submitted.
+          const permit = batcher.admit(texts.length, timeoutMsOf(options))
+          if (!(permit instanceof Batcher.Permit)) return Effect.fail(permit)
           const t0 = now()
           return tokenizeInSlices(model, texts, tokenizeOptions(options)).pipe(
             Effect.flatMap((encoded) => {
               const t1 = now()
-              const submitOptions = options?.timeout === undefined ? undefined : { timeout: options.timeout }
+              const submitOptions = { timeout: options?.timeout, permit }
               return Effect.map(batcher.submitAll(encoded, submitOptions), (timed): EmbedResult => {
                 const embeddings = new Array<Float32Array>(timed.length)
                 const tokenCounts = new Array<number>(timed.length)
@@ -340,7 +340,8 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
                   }
                 }
               })
-            })
+            }),
+            Effect.ensuring(Effect.sync(() => permit.release()))
           )
         })
     })
@@ -349,6 +350,27 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
 
 /**
  * The model behind the engine: `Embedder` and `EmbeddingBatcher` from the model and the policies.
+ *
+ * @example
+ * ```ts
+ * import { BatchSizePolicy, Embedder, ModelSource, QueuePolicy, WaitPolicy } from "@adabatch/core"
+ * import { Effect, Layer } from "effect"
+ *
+ * const EmbedderLive = Embedder.layer({ isolateFailures: true }).pipe(
+ *   Layer.provide(ModelSource.layer({ model: "tiny" })),
+ *   Layer.provide(Layer.mergeAll(
+ *     BatchSizePolicy.adaptive({ maxBatchSize: 32, maxBatchCost: 16384 }),
+ *     WaitPolicy.adaptive({ maxWaitMs: 5 }),
+ *     QueuePolicy.layer({ capacity: 1024, overflow: "reject" })
+ *   ))
+ * )
+ *
+ * export const main = Effect.gen(function*() {
+ *   const embedder = yield* Embedder.Embedder
+ *   const { embeddings } = yield* embedder.embed(["first text", "second text"], { truncate: true })
+ *   return embeddings.length // 2
+ * }).pipe(Effect.provide(EmbedderLive))
+ * ```
  *
  * @since 0.1.0
  * @category layers

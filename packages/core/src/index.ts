@@ -20,6 +20,8 @@ export * as BatchError from "./batching/BatchError.js"
 export * as BatchMetrics from "./batching/BatchMetrics.js"
 /** @since 0.1.0 */
 export * as BatchSizePolicy from "./batching/BatchSizePolicy.js"
+/** The adaptive batch-size policy's search (pure state). @since 0.1.0 */
+export * as BatchSizeSearch from "./batching/BatchSizeSearch.js"
 /** @since 0.1.0 */
 export * as DurationRecorder from "./batching/DurationRecorder.js"
 /** @since 0.1.0 */

@@ -15,8 +15,8 @@ import { Data } from "effect"
  * @since 0.1.0
  * @category constructors
  */
-export const Outcome: typeof Data.TaggedError = (tag) => {
-  const Base = Data.TaggedError(tag) as any
+export const Outcome: typeof Data.TaggedError = <Tag extends string>(tag: Tag) => {
+  const Base = Data.TaggedError(tag) as unknown as new(args: unknown) => object
   return class extends Base {
     constructor(args: unknown) {
       const limit = Error.stackTraceLimit
@@ -24,7 +24,7 @@ export const Outcome: typeof Data.TaggedError = (tag) => {
       super(args)
       Error.stackTraceLimit = limit
     }
-  } as any
+  } as unknown as ReturnType<typeof Data.TaggedError<Tag>>
 }
 
 /**

@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer } from "effect"
+import * as Search from "./BatchSizeSearch.js"
 
 /**
  * The caps in force for one batch.
@@ -44,6 +45,24 @@ export interface BatchSample {
    * such batches tell how the current cap performs under load.
    */
   readonly capped: boolean
+  /**
+   * With several workers: every other worker was busy when the batch formed (default false).
+   * Under load the workers take what is queued in turn and their batches need not be capped:
+   * this says the load was there all the same.
+   */
+  readonly othersBusy?: boolean | undefined
+  /**
+   * The policy's limits when the batch formed (the object `current` gave). With several workers
+   * a batch may finish after the limits changed; omitted, the limits in force are assumed.
+   */
+  readonly limits?: BatchLimits | undefined
+  /**
+   * How long the batch's worker stood idle before the batch started while work was there: from
+   * when it freed, or from the batch's oldest input's arrival if later (ms, default 0). Waits to
+   * fill a batch count; idling for lack of work does not. With several workers, a policy that
+   * lets one worker take what another could have run is charged that time.
+   */
+  readonly idleMs?: number | undefined
 }
 
 /**
@@ -106,6 +125,14 @@ export const makeFixed = (options: FixedOptions): BatchSizePolicy["Service"] => 
 /**
  * A Layer with constant caps.
  *
+ * @example
+ * ```ts
+ * import { BatchSizePolicy } from "@adabatch/core"
+ *
+ * // at most 32 inputs and 8,192 (padded) tokens per batch
+ * export const caps = BatchSizePolicy.fixed({ maxBatchSize: 32, maxBatchCost: 8192 })
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
@@ -128,28 +155,23 @@ export interface AdaptiveOptions {
   readonly maxBatchCost?: number | undefined
   /** Smallest learned item cap (default 1). */
   readonly minBatchSize?: number | undefined
-  /** Smallest learned cost budget (default `maxBatchCost / 64`, at least 1). */
+  /**
+   * Smallest learned cost budget (default `maxBatchCost / 1024`, at least 1). Budgets below one
+   * input's cost all form batches of one input.
+   */
   readonly minBatchCost?: number | undefined
   /** A batch may take at most this long (ms); larger caps that exceed it are abandoned (default 1000). */
   readonly targetLatencyMs?: number | undefined
   /** Where to start on the ladder (default: the hard cap). */
   readonly initial?: number | undefined
-  /** Capped batches observed per decision (default 4). */
+  /** Batches per decision window, and the fewest per probe (default 8). */
   readonly samplesPerDecision?: number | undefined
-  /** Relative throughput gain needed to move (default 0.03 = 3 %). */
+  /** The most batches one probe runs before it counts as a tie (default 32). */
+  readonly maxProbeSamples?: number | undefined
+  /** Smallest relative throughput gain worth a move (default 0.01 = 1 %); gains must also be significant. */
   readonly tolerance?: number | undefined
-  /** Decisions after which a neighbour's measurement is stale and re-probed (default 40). */
-  readonly staleAfter?: number | undefined
-}
-
-interface Rung {
-  /** EWMA of work units per ms. */
-  throughput: number
-  /** EWMA of batch duration (ms). */
-  durationMs: number
-  samples: number
-  /** Decision count when last measured. */
-  measuredAt: number
+  /** The longest pause between two probes in one direction, in decision windows (default 64). */
+  readonly maxBackoff?: number | undefined
 }
 
 /**
@@ -169,40 +191,28 @@ export const ladder = (min: number, max: number): Array<number> => {
 }
 
 /**
- * The adaptive batch-size policy: online hill-climbing on a geometric ladder of caps.
+ * The adaptive batch-size policy: the limit (item cap, or padded-token budget when one is
+ * configured) whose batches do the most useful work per second, found online by probing a
+ * geometric ladder of limits (ratio sqrt 2).
  *
- * **What it optimises.** Throughput in work units per second (items, or the sum of item costs
- * when inputs carry a cost such as tokens), subject to a batch latency target. Padding waste
- * therefore counts against a cap: a padded batch of long and short texts does less useful work.
+ * **What it optimises.** Useful work per second (items, or the sum of item costs when inputs carry
+ * a cost such as tokens) over all the workers, with every batch under a latency target. Padding
+ * waste counts against a budget: a padded batch of long and short texts does less useful work.
+ * The engine shares queued work among the free workers, so the aggregate rate is the workers'
+ * count times the rate of one batch; the policy maximises that rate, measured on the batches'
+ * actual sizes, and probes limits below the sizes that form as well as above the limit in force
+ * (see `BatchSizeSearch` for the algorithm and why).
  *
- * **Algorithm.**
- * 1. The controlled value `c` (the item cap, or the cost budget when a budget is configured) lives
- *    on a ladder `min, min*sqrt2, ..., max` (rounded). It starts at `initial` (default: the max).
- * 2. Every finished batch updates an exponentially weighted average of throughput (work / duration)
- *    and duration for the ladder rung that matches the batch's size (or cost). Every batch counts,
- *    so light-load batches teach the small rungs for free.
- * 3. Only batches closed by the cap (more work was waiting) drive decisions: under light load the
- *    cap does not matter and is left alone. After `samplesPerDecision` capped batches:
- *    - if the current rung's mean duration exceeds `targetLatencyMs`, step down;
- *    - else if a neighbour rung was measured recently (within `staleAfter` decisions) and its
- *      throughput beats the current one by more than `tolerance`, move there (the upper neighbour
- *      only if its duration is within the target);
- *    - else if a neighbour is unmeasured or stale, probe it for one decision (upwards first when
- *      the predicted duration, current x sqrt2, fits the target);
- *    - otherwise stay.
- *    With a cost budget, a capped batch whose cost is far below the budget was closed by the item
- *    cap: the budget is first brought down to that cost, so that the budget is what binds and what
- *    the policy tunes (otherwise a 32-item cap would hide the 4-8 item optimum of long inputs).
- *    A probe that turns out worse is undone at the next decision by the same comparison, so the
- *    policy settles on the rung whose neighbours are both worse, and re-checks them periodically
- *    because the optimum moves with the input mix (ONNX's best batch size is 4-8 at 128 tokens and
- *    32-64 at 16 tokens on these machines: /work/shared/PERF-NOTES.md).
+ * Every batch reports the limits it formed under (`BatchSample.limits`): with several workers,
+ * batches formed under the previous limit are still finishing after a change, and they must not
+ * be taken for measurements of the new one.
  *
  * When per-item cost grows with batch size (large batches of long sequences), throughput peaks at a
- * small rung and the policy settles there; when batching is cheap, throughput keeps rising and it
- * climbs to the hard cap. Unlike BentoML's linear latency model, it makes no assumption on the shape
- * of the latency curve; unlike Clipper's AIMD, it does not oscillate around a latency bound when
- * throughput, not latency, is what limits.
+ * small limit and the policy settles there; when batching is cheap, it climbs to the hard cap.
+ * Unlike BentoML's linear latency model, it makes no assumption on the shape of the latency curve;
+ * unlike Clipper's AIMD, it does not oscillate around a latency bound when throughput, not
+ * latency, is what limits. Under a light load the batches are smaller than the limit and nothing
+ * moves: the limit only binds when work piles up.
  *
  * @since 0.1.0
  * @category constructors
@@ -212,140 +222,74 @@ export const makeAdaptive = (options: AdaptiveOptions): BatchSizePolicy["Service
   const byCost = options.maxBatchCost !== undefined && Number.isFinite(options.maxBatchCost)
   const maxBatchCost = byCost ? validate("maxBatchCost", options.maxBatchCost!, 1) : Number.POSITIVE_INFINITY
   const steps = byCost
-    ? ladder(Math.max(1, options.minBatchCost ?? Math.floor(maxBatchCost / 64)), maxBatchCost)
+    ? ladder(Math.max(1, options.minBatchCost ?? Math.floor(maxBatchCost / 1024)), maxBatchCost)
     : ladder(Math.max(1, options.minBatchSize ?? 1), maxBatchSize)
   const target = validate("targetLatencyMs", options.targetLatencyMs ?? 1000, 0)
-  const perDecision = Math.max(1, options.samplesPerDecision ?? 4)
-  const tolerance = options.tolerance ?? 0.03
-  const staleAfter = options.staleAfter ?? 40
-  const alpha = 0.3
-  const rungs: Array<Rung> = steps.map(() => ({ throughput: 0, durationMs: 0, samples: 0, measuredAt: -Infinity }))
-  const initial = options.initial ?? steps[steps.length - 1]!
-  let k = nearest(steps, initial)
-  let decisions = 0
-  let sinceDecision = 0
-  let lastMove = 0 // +1 up, -1 down, 0 none
-  let limits: BatchLimits = makeLimits()
-
-  function makeLimits(): BatchLimits {
-    return byCost
-      ? { maxBatchSize, maxBatchCost: steps[k]! }
-      : { maxBatchSize: steps[k]!, maxBatchCost }
+  const search = Search.make({
+    steps,
+    initial: Search.nearest(steps, options.initial ?? steps[steps.length - 1]!),
+    targetLatencyMs: target,
+    minSamples: options.samplesPerDecision,
+    maxSamples: options.maxProbeSamples,
+    tolerance: options.tolerance,
+    maxBackoff: options.maxBackoff
+  })
+  const limitsAt = (i: number): BatchLimits =>
+    byCost ? { maxBatchSize, maxBatchCost: steps[i]! } : { maxBatchSize: steps[i]!, maxBatchCost }
+  const all = steps.map((_, i) => limitsAt(i))
+  const indexOf = (l: BatchLimits | undefined): number | undefined => {
+    if (l === undefined) return undefined
+    const i = all.indexOf(l)
+    return i >= 0 ? i : -1
   }
-
-  const fresh = (i: number) => rungs[i]!.samples > 0 && decisions - rungs[i]!.measuredAt <= staleAfter
-
-  const decide = () => {
-    decisions++
-    const cur = rungs[k]!
-    const up = k + 1 < steps.length ? k + 1 : -1
-    const down = k > 0 ? k - 1 : -1
-    let next = k
-    if (cur.samples > 0 && cur.durationMs > target && down >= 0) {
-      next = down
-    } else if (
-      up >= 0 && fresh(up) && rungs[up]!.throughput > cur.throughput * (1 + tolerance) &&
-      rungs[up]!.durationMs <= target
-    ) {
-      next = up
-    } else if (down >= 0 && fresh(down) && rungs[down]!.throughput > cur.throughput * (1 + tolerance)) {
-      next = down
-    } else {
-      const upFits = cur.durationMs * Math.SQRT2 <= target
-      const probeUp = up >= 0 && !fresh(up) && upFits
-      const probeDown = down >= 0 && !fresh(down)
-      if (probeUp && (lastMove >= 0 || !probeDown)) next = up
-      else if (probeDown) next = down
-    }
-    lastMove = next > k ? 1 : next < k ? -1 : 0
-    k = next
-    limits = makeLimits()
-  }
-
-  const observe = (sample: BatchSample) =>
-    Effect.sync(() => {
-      if (sample.size <= 0 || !(sample.durationMs >= 0)) return
-      // A budget far above what a capped batch cost is not binding (the item cap closed the batch):
-      // bring the budget down to that cost, so that it is the budget that the policy tunes.
-      if (byCost && sample.capped && sample.cost < steps[k]! / Math.SQRT2) {
-        const from = k
-        k = Math.max(0, floorRung(steps, sample.cost))
-        sinceDecision = 0
-        lastMove = -1
-        limits = makeLimits()
-        // every rung above would form this same batch: they are measured by it too
-        const thr = sample.work / Math.max(sample.durationMs, 1e-3)
-        for (let j = k + 1; j <= from; j++) {
-          const r = rungs[j]!
-          r.throughput = thr
-          r.durationMs = sample.durationMs
-          r.samples++
-          r.measuredAt = decisions
-        }
-      }
-      // A capped batch is the current rung's measurement; others go to the rung nearest their size.
-      const i = sample.capped ? k : nearest(steps, byCost ? sample.cost : sample.size)
-      const r = rungs[i]!
-      const thr = sample.work / Math.max(sample.durationMs, 1e-3)
-      if (r.samples === 0 || decisions - r.measuredAt > staleAfter) {
-        r.throughput = thr
-        r.durationMs = sample.durationMs
-      } else {
-        r.throughput += alpha * (thr - r.throughput)
-        r.durationMs += alpha * (sample.durationMs - r.durationMs)
-      }
-      r.samples++
-      r.measuredAt = decisions
-      if (!sample.capped) return
-      if (++sinceDecision >= perDecision) {
-        sinceDecision = 0
-        decide()
-      }
-    })
-
   return BatchSizePolicy.of({
     name: "adaptive",
     hardLimits: { maxBatchSize, maxBatchCost },
-    current: Effect.sync(() => limits),
-    observe,
-    describe: Effect.sync(() => ({
-      policy: "adaptive",
-      controls: byCost ? "maxBatchCost" : "maxBatchSize",
-      maxBatchSize: limits.maxBatchSize,
-      maxBatchCost: limits.maxBatchCost,
-      targetLatencyMs: target,
-      decisions,
-      throughputPerMs: rungs[k]!.throughput,
-      batchDurationMs: rungs[k]!.durationMs
-    }))
+    current: Effect.sync(() => all[search.limit()]!),
+    observe: (sample) =>
+      Effect.sync(() =>
+        search.observe({
+          amount: byCost ? sample.cost : sample.size,
+          work: sample.work,
+          size: sample.size,
+          durationMs: sample.durationMs,
+          idleMs: sample.idleMs ?? 0,
+          capped: sample.capped,
+          othersBusy: sample.othersBusy ?? false,
+          formedUnder: indexOf(sample.limits)
+        })
+      ),
+    describe: Effect.sync(() => {
+      const state = search.state()
+      const limits = all[state.limit]!
+      return {
+        policy: "adaptive",
+        controls: byCost ? "maxBatchCost" : "maxBatchSize",
+        maxBatchSize: limits.maxBatchSize,
+        maxBatchCost: limits.maxBatchCost,
+        targetLatencyMs: target,
+        probing: state.probing ? "yes" : "no",
+        decisions: state.decisions,
+        throughputPerMs: state.ratePerMs,
+        batchDurationMs: state.durationMs
+      }
+    })
   })
 }
 
 /**
  * A Layer with the adaptive policy (fresh state per Layer build).
  *
+ * @example
+ * ```ts
+ * import { BatchSizePolicy } from "@adabatch/core"
+ *
+ * // searches the cap between 1 and 128 inputs for the highest throughput, batches within 100 ms
+ * export const caps = BatchSizePolicy.adaptive({ maxBatchSize: 128, maxBatchCost: 16384, targetLatencyMs: 100 })
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
 export const adaptive = (options: AdaptiveOptions): Layer.Layer<BatchSizePolicy> =>
   Layer.sync(BatchSizePolicy, () => makeAdaptive(options))
-
-/** Index of the largest rung <= x (0 when none). */
-const floorRung = (steps: ReadonlyArray<number>, x: number): number => {
-  let i = 0
-  while (i + 1 < steps.length && steps[i + 1]! <= x) i++
-  return i
-}
-
-const nearest = (steps: ReadonlyArray<number>, x: number): number => {
-  let best = 0
-  let bestD = Infinity
-  for (let i = 0; i < steps.length; i++) {
-    const d = Math.abs(Math.log(steps[i]!) - Math.log(Math.max(x, 1e-9)))
-    if (d < bestD) {
-      bestD = d
-      best = i
-    }
-  }
-  return best
-}

@@ -149,6 +149,15 @@ export const make = (options: Options): QueuePolicy["Service"] => {
 /**
  * A Layer of the policy.
  *
+ * @example
+ * ```ts
+ * import { QueuePolicy } from "@adabatch/core"
+ *
+ * // refuse (429) beyond 1,024 queued inputs; or wait for room, shedding what would miss its deadline
+ * export const strict = QueuePolicy.layer({ capacity: 1024, overflow: "reject" })
+ * export const patient = QueuePolicy.layer({ capacity: 1024, overflow: "backpressure", shedLate: true })
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */

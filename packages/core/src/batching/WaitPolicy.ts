@@ -29,6 +29,11 @@ export interface WaitContext {
   /** Workers free right now, this batch's included (>= 1). */
   readonly idleWorkers: number
   readonly workers: number
+  /**
+   * Expected ms until a busy worker frees (from the oldest running batch's start and the recent
+   * mean batch duration); `Infinity` when none is busy.
+   */
+  readonly nextFreeMs: number
   /** Recent arrival rate (items per ms). */
   readonly arrivalRatePerMs: number
   /** Recent mean batch duration (ms), 0 when unknown. */
@@ -58,6 +63,13 @@ export class WaitPolicy extends Context.Service<WaitPolicy, {
 /**
  * Never wait: a batch is dispatched as soon as a worker is free, with everything queued.
  *
+ * @example
+ * ```ts
+ * import { WaitPolicy } from "@adabatch/core"
+ *
+ * export const wait = WaitPolicy.none
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
@@ -73,6 +85,13 @@ export const none: Layer.Layer<WaitPolicy> = Layer.succeed(
 
 /**
  * Wait up to `maxWaitMs` from the oldest request for the batch to fill (it leaves early when full).
+ *
+ * @example
+ * ```ts
+ * import { WaitPolicy } from "@adabatch/core"
+ *
+ * export const wait = WaitPolicy.fixed(5) // like Triton's max_queue_delay of 5 ms
+ * ```
  *
  * @since 0.1.0
  * @category layers
@@ -119,6 +138,10 @@ export interface AdaptiveOptions {
  *   between arrivals already exceeded the bound, **no wait**. The rate and the batch duration are
  *   moving averages that lag behind when a burst ends (both still say "busy" for a few hundred
  *   ms); this keeps a lone request after a burst from waiting `maxWaitMs` for nobody;
+ * - the batch is not expected to fill before another worker frees (`nextFreeMs`): **no wait**.
+ *   From then on what arrives has a worker of its own, so waiting would only make one worker take
+ *   what the other would have run, while it idles (in a closed loop nothing arrives at all until
+ *   a worker frees: every such wait would be lost);
  * - otherwise wait the expected time to fill the batch, `(cap - size) / rate`, bounded by
  *   `maxWaitMs` and by `maxFractionOfBatch` x the recent batch duration.
  *
@@ -148,12 +171,21 @@ const adaptiveWait = (ctx: WaitContext, maxWaitMs: number, fraction: number): nu
   const missing = ctx.maxBatchSize - ctx.batchSize - ctx.queued
   if (missing <= 0 || ctx.idleWorkers > 1 || !(ctx.arrivalRatePerMs > 0)) return 0
   const bound = Math.min(maxWaitMs, ctx.batchDurationMs > 0 ? ctx.batchDurationMs * fraction : maxWaitMs)
-  if (1 / ctx.arrivalRatePerMs > bound || (ctx.idleMs ?? 0) >= bound) return 0
-  return Math.min(bound, ctx.oldestAgeMs + missing / ctx.arrivalRatePerMs)
+  const fillMs = missing / ctx.arrivalRatePerMs
+  if (1 / ctx.arrivalRatePerMs > bound || (ctx.idleMs ?? 0) >= bound || fillMs > ctx.nextFreeMs) return 0
+  return Math.min(bound, ctx.oldestAgeMs + fillMs)
 }
 
 /**
  * A Layer with the adaptive wait.
+ *
+ * @example
+ * ```ts
+ * import { WaitPolicy } from "@adabatch/core"
+ *
+ * // waits only when the batch can fill sooner than a worker frees, never over 5 ms
+ * export const wait = WaitPolicy.adaptive({ maxWaitMs: 5 })
+ * ```
  *
  * @since 0.1.0
  * @category layers

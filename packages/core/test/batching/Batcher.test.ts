@@ -388,6 +388,38 @@ describe("Batcher", () => {
       yield* Fiber.join(queued)
     }).pipe(isolated))
 
+  it.effect("admit asks once: a permit holds its room for everyone else until its submitAll uses it or it is released", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const run = (batch: ReadonlyArray<number>) => Effect.as(Deferred.await(gate), batch)
+      const batcher = yield* Batcher.make({ run, drainTimeout: 0 }).pipe(
+        Effect.provide(policies({ capacity: 4, overflow: "reject" }))
+      )
+      const busy = yield* Effect.forkChild(batcher.submit(0))
+      yield* TestClock.adjust("1 millis") // the worker takes [0] and blocks on the gate
+      const permit = batcher.admit(3)
+      assert.instanceOf(permit, Batcher.Permit)
+      // the permit's 3 inputs count as queued: one more fits, two do not
+      assert.isUndefined(batcher.precheck(1))
+      assert.instanceOf(batcher.admit(2), BatchError.QueueFull)
+      const refused = yield* Effect.flip(batcher.submitAll([7, 8]))
+      assert.instanceOf(refused, BatchError.QueueFull)
+      // the permit's own request is not asked again, and gives its room to its inputs
+      const queued = yield* Effect.forkChild(batcher.submitAll([1, 2, 3], { permit: permit as Batcher.Permit }))
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual((yield* batcher.snapshot).queued, 3)
+      assert.isUndefined(batcher.precheck(1))
+      // a released permit gives its room back
+      const spare = batcher.admit(1) as Batcher.Permit
+      assert.instanceOf(batcher.admit(1), BatchError.QueueFull)
+      spare.release()
+      assert.isUndefined(batcher.precheck(1))
+      yield* Deferred.succeed(gate, void 0)
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(busy)
+      assert.deepStrictEqual((yield* Fiber.join(queued)).map((t) => t.value), [1, 2, 3])
+    }).pipe(isolated))
+
   it.effect("back-pressure: a request whose deadline passes while it waits for room gets DeadlineExceeded then", () =>
     Effect.gen(function*() {
       const run = (batch: ReadonlyArray<number>) => Effect.as(Effect.sleep("10 seconds"), batch)

@@ -118,6 +118,7 @@ describe("WaitPolicy.adaptive", () => {
     oldestAgeMs: 0,
     idleWorkers: 1,
     workers: 1,
+    nextFreeMs: Infinity,
     arrivalRatePerMs: 0,
     batchDurationMs: 20
   }
