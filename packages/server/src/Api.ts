@@ -151,12 +151,34 @@ export interface ApiOptions {
 }
 
 /**
+ * The request handler and the paths it serves (for mounting it on an `HttpRouter`, see
+ * `http/Routes.ts`). The handler routes by the request's path itself, so it also answers paths it
+ * does not serve (404) and methods a path does not take (405 with `Allow`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface App {
+  readonly handler: Effect.Effect<Response, never, Request>
+  /** The exact paths served (`/v1/models/{id}` and `/models/{id}` are served besides them). */
+  readonly paths: ReadonlyArray<string>
+}
+
+/**
  * Builds the request handler.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: ApiOptions): Effect.Effect<Response, never, Request> => {
+export const make = (options: ApiOptions): Effect.Effect<Response, never, Request> => app(options).handler
+
+/**
+ * Builds the request handler and lists the paths it serves.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const app = (options: ApiOptions): App => {
   const { config, state } = options
   const checkKey = config.apiKey === undefined ? undefined : ApiKey.make(config.apiKey)
   const maxBody = ByteSize.bytes(config.payloadLimit)
@@ -653,10 +675,11 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
   const limited = handler.pipe(Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBody))
   // The server provides the body limit once around `serve` (see `bodyLimit`); then the handler
   // need not copy the request's context to provide it again.
-  return Effect.withFiber((fiber) => {
+  const served = Effect.withFiber((fiber) => {
     const current = fiber.getRef(HttpIncomingMessage.MaxBodySize)
     return current !== undefined && ByteSize.Equivalence(current, maxBody) ? handler : limited
   }).pipe(Effect.interruptible)
+  return { handler: served, paths: [...routes.keys()] }
 }
 
 const getOnly = (name: string, handler: Handler): [string, Route] => [

@@ -32,6 +32,8 @@ export * as LayoutView from "./LayoutView.js"
 /** @since 0.1.0 */
 export * as Requests from "./Requests.js"
 /** @since 0.1.0 */
+export * as Routes from "./http/Routes.js"
+/** @since 0.1.0 */
 export * as Server from "./Server.js"
 /** @since 0.1.0 */
 export * as ServerConfig from "./ServerConfig.js"
