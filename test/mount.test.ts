@@ -109,7 +109,14 @@ describe("adabatch mounted in an Effect application (README example)", () => {
         },
         (error: unknown) => ({ status: String(error), vectors: 0 })
       ))
-    await Promise.race(pending)
+    // close once every request is in adabatch's hands (the gauge counts the scrape itself too):
+    // NodeHttpServer closes its listener at once, which refuses connections not yet accepted
+    const inFlight = async () =>
+      Number(
+        /^adabatch_http_requests_in_flight(?:\{[^}]*\})? (\d+)/m.exec(await (await fetch(`${url}/ml/metrics`)).text())
+          ?.[1]
+      )
+    await eventually(async () => (await inFlight()) - 1 + answeredBeforeClose >= pending.length)
     closing = true
     await Effect.runPromise(Fiber.interrupt(fiber))
     const answers = await Promise.all(pending)

@@ -22,19 +22,18 @@
  *
  * @since 0.1.0
  */
-import type { Embedder, EmbeddingModel, TokenStates } from "@adabatch/core"
-import { ByteSize, Cause, Context, Effect, Metric, Result } from "effect"
+import type { Embedder, EmbeddingModel } from "@adabatch/core"
+import { ByteSize, Cause, Context, Effect, Result } from "effect"
 import { type Headers, HttpIncomingMessage, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { PrometheusMetrics } from "effect/observability"
-import { IncomingMessage } from "node:http"
 import { ApiError, type Family, toResponse } from "./ApiError.js"
 import * as ApiKey from "./ApiKey.js"
 import type * as DashboardFeed from "./dashboard/Feed.js"
 import * as Dashboard from "./dashboard/Routes.js"
 import * as Encoding from "./Encoding.js"
-import * as Body from "./http/Body.js"
 import { InflightBytes } from "./http/InflightBytes.js"
 import * as JsonBody from "./http/JsonBody.js"
+import * as Probes from "./http/Probes.js"
+import * as UnreadBody from "./http/UnreadBody.js"
 import * as HttpMetrics from "./HttpMetrics.js"
 import * as Requests from "./Requests.js"
 import * as Embed from "./routes/Embed.js"
@@ -46,6 +45,16 @@ import * as Tokenize from "./routes/Tokenize.js"
 import * as ServerConfig from "./ServerConfig.js"
 import type { ServerState } from "./ServerState.js"
 import * as TeiRequests from "./TeiRequests.js"
+import { fromEmbedError } from "./wire/EmbedError.js"
+import * as OpenAI from "./wire/OpenAI.js"
+
+/**
+ * Maps an `Embedder` failure to its API error (moved to `wire/EmbedError.ts`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export { fromEmbedError } from "./wire/EmbedError.js"
 
 type Response = HttpServerResponse.HttpServerResponse
 type Request = HttpServerRequest.HttpServerRequest
@@ -78,62 +87,6 @@ type Handler = (
 const jsonType = "application/json"
 
 const ms = (x: number): string => String(Math.round(x))
-
-const statusJson = (status: number, body: unknown): Response =>
-  HttpServerResponse.text(JSON.stringify(body), { status, contentType: jsonType })
-
-/**
- * Maps an `Embedder` failure to its API error. `field` is the request's input field, `single`
- * whether it was a lone string (so `InputTooLong` names `inputs` rather than `inputs[0]`).
- *
- * @since 0.1.0
- * @category errors
- */
-export const fromEmbedError = (error: TokenStates.TokenStatesError, field: string, single: boolean): ApiError => {
-  switch (error._tag) {
-    case "Unsupported":
-      return new ApiError({ kind: "unsupported", message: error.message })
-    case "InputTooLong":
-      return new ApiError({
-        kind: "input_too_long",
-        message: error.message,
-        param: single ? field : `${field}[${error.index}]`
-      })
-    case "TokenizationFailed":
-      return new ApiError({
-        kind: "tokenization_failed",
-        message: error.message,
-        param: single ? field : `${field}[${error.index}]`
-      })
-    case "CostExceedsBudget":
-      return new ApiError({
-        kind: "input_too_long",
-        message: `an input has ${error.cost} tokens, more than the batch token budget of ${error.budget} ` +
-          `(ADABATCH_MAX_BATCH_TOKENS); send truncate: true or shorten it`,
-        param: field
-      })
-    case "QueueFull":
-    case "Overloaded":
-      return new ApiError({
-        kind: "queue_full",
-        message: `model is overloaded: ${error.message}`,
-        retryAfterMs: error.retryAfterMs
-      })
-    case "DeadlineExceeded":
-      return new ApiError({ kind: "deadline_exceeded", message: `request timed out: ${error.message}` })
-    case "ShuttingDown":
-      return new ApiError({
-        kind: "shutting_down",
-        message: `server is ${error.message}`,
-        retryAfterMs: 1000
-      })
-    case "InferenceFailed":
-    case "TokenizerWorkerFailed":
-      return new ApiError({ kind: "inference_failed", message: error.message })
-    case "BatchShapeMismatch":
-      return new ApiError({ kind: "inference_failed", message: `model error: ${error.message}` })
-  }
-}
 
 /**
  * Everything the handler needs.
@@ -184,20 +137,7 @@ export const app = (options: ApiOptions): App => {
   const maxBody = ByteSize.bytes(config.payloadLimit)
   const budget = options.inflightBytes ?? new InflightBytes(ServerConfig.inflightBytes(config))
   const readJson = JsonBody.make(config, budget)
-
-  const notReady = (phase: Exclude<ServerState["phase"], { readonly _tag: "Ready" }>): ApiError =>
-    phase._tag === "Loading"
-      ? new ApiError({ kind: "model_loading", message: "the model is still loading", retryAfterMs: 1000 })
-      : new ApiError({
-        kind: "shutting_down",
-        message: "server is shutting down: no new requests are accepted",
-        retryAfterMs: 1000
-      })
-
-  const embedder = (): Effect.Effect<EmbedderService, ApiError> => {
-    const phase = state.phase
-    return phase._tag === "Ready" ? Effect.succeed(phase.embedder) : Effect.fail(notReady(phase))
-  }
+  const { notReady, health, ready, info, models, model, metrics } = Probes.make(config, state, budget)
 
   /**
    * The JSON response with TEI's timing headers. The headers are added to the map the response
@@ -231,8 +171,6 @@ export const app = (options: ApiOptions): App => {
     for (let i = 0; i < inputs.length; i++) n += inputs[i]!.length
     return n
   }
-
-  const shape = Embed.shape
 
   const nonFinite = (e: unknown): ApiError =>
     new ApiError({
@@ -341,90 +279,12 @@ export const app = (options: ApiOptions): App => {
   })
 
   const embedOpenAI = embedRoute(Requests.decodeOpenAI, "input", (body, service) => {
-    if (body.model !== undefined && body.model !== null) {
-      Effect.runSync(Models.warnModel(body.model, Info.servedName(config, service.info)))
-    }
-    const dimension = service.info.dimension
-    const dimensions = body.dimensions ?? undefined
-    if (dimensions !== undefined && dimensions > dimension) {
-      return new ApiError({
-        kind: "invalid_request",
-        message: `invalid request: "dimensions" is ${dimensions}, more than the model's ${dimension} dimensions`,
-        param: "dimensions"
-      })
-    }
-    const base64 = body.encoding_format === "base64"
-    return {
-      inputs: body.input,
-      truncate: body.truncate ?? config.autoTruncate,
-      render: (embeddings, result) => {
-        const vectors = shape(
-          embeddings,
-          service.info.normalize,
-          true,
-          dimensions === undefined || dimensions === dimension ? undefined : dimensions
-        )
-        const writer = new Encoding.JsonWriter()
-        writer.raw("{\"object\":\"list\",\"data\":[")
-        for (let i = 0; i < vectors.length; i++) {
-          writer.raw(i === 0 ? "{\"object\":\"embedding\",\"index\":" : ",{\"object\":\"embedding\",\"index\":")
-          writer.raw(`${i},"embedding":`)
-          if (base64) writer.raw(`"${Encoding.vectorBase64(vectors[i]!)}"`)
-          else writer.vector(vectors[i]!, i)
-          writer.char(125)
-        }
-        return writer.raw(
-          `],"model":${
-            JSON.stringify(Info.servedName(config, service.info))
-          },"usage":{"prompt_tokens":${result.tokens},` +
-            `"total_tokens":${result.tokens}}}`
-        ).finish()
-      }
-    }
+    const servedName = Info.servedName(config, service.info)
+    if (body.model !== undefined && body.model !== null) Effect.runSync(Models.warnModel(body.model, servedName))
+    const render = OpenAI.renderer(body, service.info, servedName)
+    if (render instanceof ApiError) return render
+    return { inputs: body.input, truncate: body.truncate ?? config.autoTruncate, render }
   })
-
-  const health: Handler = () =>
-    Effect.gen(function*() {
-      const phase = state.phase
-      if (phase._tag === "Loading") return statusJson(503, { status: "loading" })
-      if (phase._tag === "Draining") return statusJson(503, { status: "draining" })
-      return yield* phase.embedder.ping.pipe(
-        Effect.timeout("10 seconds"),
-        Effect.match({
-          onSuccess: () => statusJson(200, { status: "ok" }),
-          onFailure: (e) =>
-            toResponse(
-              new ApiError({
-                kind: "unhealthy",
-                message: e._tag === "TimeoutError"
-                  ? "the model did not answer a ping within 10 s"
-                  : `the model does not answer: ${e.message}`
-              }),
-              "tei"
-            )
-        })
-      )
-    })
-
-  const ready: Handler = () =>
-    Effect.gen(function*() {
-      const phase = state.phase
-      if (phase._tag === "Loading") return statusJson(503, { status: "loading" })
-      if (phase._tag === "Draining") return statusJson(503, { status: "draining" })
-      const snapshot = yield* phase.embedder.snapshot
-      if (!snapshot.accepting) return statusJson(503, { status: "draining" })
-      if (snapshot.saturated) {
-        return statusJson(503, { status: "saturated", queued: snapshot.queued, capacity: snapshot.capacity })
-      }
-      return statusJson(200, { status: "ready", queued: snapshot.queued, capacity: snapshot.capacity })
-    })
-
-  const info: Handler = () =>
-    Effect.gen(function*() {
-      const service = yield* embedder()
-      const snapshot = yield* service.snapshot
-      return statusJson(200, Info.body(config, service.info, snapshot, budget.budget))
-    })
 
   /**
    * A route whose JSON body is read and handed, with the ready `Embedder`, to `handle` (the TEI
@@ -479,18 +339,6 @@ export const app = (options: ApiOptions): App => {
   /** The routes of TEI's other model types: an embedding model answers them 424 `Backend`, as TEI. */
   const otherModelType = (route: "/predict" | "/rerank" | "/embed_sparse"): Handler => () =>
     Effect.fail(Similarity.otherModelType(route))
-
-  const models: Handler = () => Effect.map(embedder(), (service) => Models.list(Info.servedName(config, service.info)))
-
-  const model = (id: string): Handler => () =>
-    Effect.flatMap(embedder(), (service) => Models.retrieve(Info.servedName(config, service.info), id))
-
-  const metrics: Handler = () =>
-    Effect.gen(function*() {
-      yield* Metric.update(HttpMetrics.inFlight, state.inFlight)
-      const text = yield* PrometheusMetrics.format()
-      return HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
-    })
 
   const routes = new Map<string, Route>([
     ["/embed", { name: "/embed", family: "tei", auth: true, methods: { POST: embedTei } }],
@@ -607,41 +455,7 @@ export const app = (options: ApiOptions): App => {
     }
   }
 
-  /** While draining, responses ask the client to close the connection (and reconnect elsewhere). */
-  const closeWhileDraining = (response: Response): Response =>
-    state.phase._tag === "Draining" && !state.holdConnections
-      ? HttpServerResponse.setHeader(response, "connection", "close")
-      : response
-
-  /**
-   * Whether the request carries a body that can still be read within the limit. Such a body is read
-   * (and dropped) before an error is answered: closing a connection with unread input makes the
-   * kernel reset it, and the client could lose the answer.
-   */
-  const hasReadableBody = (headers: Headers.Headers): boolean => {
-    const length = headers["content-length"]
-    if (length === undefined) return headers["transfer-encoding"] !== undefined
-    const n = Number(length)
-    return n > 0 && n <= config.payloadLimit
-  }
-
-  /** Reads and drops the rest of the body (for at most the body timeout), holding none of it. */
-  const drain = (request: Request): Effect.Effect<void> =>
-    request.source instanceof IncomingMessage ? Body.discard(request.source, config.bodyTimeoutMs) : Effect.void
-
-  /** What the HTTP adapter discards of an unread body after the response, keeping the connection. */
-  const discardedAfter = 256 * 1024
-
-  /**
-   * Whether the connection stays open after `response` with the unread body discarded after it.
-   * Then the body need not be read first: the HTTP adapter discards it from the wire once the
-   * response is sent, up to 256 KiB (past that it closes the connection instead, so a larger or
-   * chunked body is discarded first, which holds none of it in memory either).
-   */
-  const keepsAlive = (request: Request, headers: Headers.Headers, response: Response): boolean =>
-    state.keepsConnections() && response.headers["connection"] !== "close" &&
-    headers["connection"]?.toLowerCase() !== "close" && request.source instanceof IncomingMessage &&
-    request.source.httpVersion === "1.1" && Number(headers["content-length"]) <= discardedAfter
+  const { closeWhileDraining, hasReadableBody, drain, keepsAlive } = UnreadBody.make(config, state)
 
   const handler = Effect.withFiber((fiber) => {
     const context = fiber.context
