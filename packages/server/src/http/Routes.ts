@@ -41,11 +41,13 @@ import type * as Net from "node:net"
  * @since 0.1.0
  */
 import { Embedder, ModelError } from "@adabatch/core"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, type Redacted } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { IncomingMessage } from "node:http"
 import type * as Net from "node:net"
 import * as Api from "../Api.js"
+import { ApiError, type Family, toResponse } from "../ApiError.js"
+import * as ApiKey from "../ApiKey.js"
 import * as DashboardFeed from "../dashboard/Feed.js"
 import * as EventLoopMetrics from "../EventLoopMetrics.js"
 import * as Prompts from "../routes/Prompts.js"
@@ -171,3 +173,39 @@ export const layer = (
       yield* router.add("*", path, handler)
     }
   }))
+
+/**
+ * adabatch's API-key check for the host's own routes: a request without `Authorization: Bearer
+ * <key>` (compared in constant time) is answered 401 with `WWW-Authenticate: Bearer` and the body
+ * of `family` (TEI's `{"error", "error_type"}` by default), as adabatch's own routes answer it.
+ *
+ * @example
+ * ```ts
+ * import { Routes } from "@adabatch/server"
+ * import { Effect, Redacted } from "effect"
+ * import { HttpRouter, HttpServerResponse } from "effect/http"
+ *
+ * const Private = HttpRouter.add(
+ *   "GET",
+ *   "/private",
+ *   Routes.requireApiKey(Redacted.make("secret"))(Effect.succeed(HttpServerResponse.text("ok")))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export const requireApiKey = (key: Redacted.Redacted<string>, family: Family = "tei") => {
+  const check = ApiKey.make(key)
+  return <E, R>(
+    handler: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R | HttpServerRequest.HttpServerRequest> =>
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+      const refusal = check(request.headers["authorization"])
+      return refusal === undefined
+        ? handler
+        : Effect.succeed(
+          toResponse(new ApiError({ kind: "unauthorized", message: ApiKey.refusalMessage(refusal) }), family)
+        )
+    })
+}
