@@ -13,9 +13,9 @@ import type { Embedder } from "@adabatch/core"
 import { Effect, Result, Schema } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { ApiError } from "../ApiError.js"
-import { decoder } from "../Requests.js"
 import type { ServerConfig } from "../ServerConfig.js"
-import * as TeiRequests from "../TeiRequests.js"
+import { decoder } from "../wire/Requests.js"
+import * as TeiRequests from "../wire/TeiRequests.js"
 import * as Prompts from "./Prompts.js"
 
 type EmbedderService = Embedder.Embedder["Service"]

@@ -16,7 +16,7 @@ import { Effect, Result } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { ApiError } from "../ApiError.js"
 import type { ServerConfig } from "../ServerConfig.js"
-import * as TeiRequests from "../TeiRequests.js"
+import * as TeiRequests from "../wire/TeiRequests.js"
 import * as Prompts from "./Prompts.js"
 
 type EmbedderService = Embedder.Embedder["Service"]

@@ -9,9 +9,9 @@
  */
 import type { Embedder, EmbeddingModel } from "@adabatch/core"
 import { ApiError } from "../ApiError.js"
-import * as Encoding from "../Encoding.js"
-import type { OpenAIEmbeddingRequest } from "../Requests.js"
 import * as Embed from "../routes/Embed.js"
+import * as Encoding from "./Encoding.js"
+import type { OpenAIEmbeddingRequest } from "./Requests.js"
 
 /**
  * Writes the response of one request from its vectors and the embedding result.

@@ -10,7 +10,7 @@
  */
 import type { EmbeddingModel } from "@adabatch/core"
 import { Result, Schema } from "effect"
-import { ApiError, invalidField } from "./ApiError.js"
+import { ApiError, invalidField } from "../ApiError.js"
 import { decoder, loneSurrogate } from "./Requests.js"
 
 type Input = EmbeddingModel.Input

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Result, Schema, SchemaIssue } from "effect"
-import { ApiError, invalidField } from "./ApiError.js"
+import { ApiError, invalidField } from "../ApiError.js"
 
 const Text = Schema.String.annotate({ message: "must be a string" })
 
