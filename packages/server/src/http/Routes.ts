@@ -41,7 +41,7 @@ import type * as Net from "node:net"
  * @since 0.1.0
  */
 import { Embedder, ModelError } from "@adabatch/core"
-import { Duration, Effect, Layer, type Redacted } from "effect"
+import { Duration, Effect, Layer, type Redacted, type Scope } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { IncomingMessage } from "node:http"
 import type * as Net from "node:net"
@@ -149,6 +149,25 @@ const pathsOf = (app: Api.App, prefixed: boolean, catchAll: boolean): ReadonlyAr
 }
 
 /**
+ * The handler of one server on `state` with its companions, as both the standalone server and
+ * `layer` build it: the event-loop delay sampled into the metrics, the dashboard's sampler, and
+ * `Api.app` over them. Both run until the scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const app = (
+  config: ServerConfig,
+  state: ServerState,
+  options: Pick<Options, "dashboard" | "eventLoopMetrics"> = {}
+): Effect.Effect<Api.App, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    if (options.eventLoopMetrics !== false) yield* EventLoopMetrics.sample
+    const feed = options.dashboard === false ? undefined : yield* DashboardFeed.make(state)
+    return Api.app({ config, state, feed })
+  })
+
+/**
  * The API's routes, registered on the `HttpRouter` of the context (all methods of each path go
  * to the handler, which answers 405 with `Allow` for a method a path does not take).
  *
@@ -160,16 +179,14 @@ export const layer = (
   options: Options = {}
 ): Layer.Layer<never, ModelError.ModelLoadError, HttpRouter.HttpRouter | Embedder.Embedder> =>
   Layer.effectDiscard(Effect.gen(function*() {
-    if (options.eventLoopMetrics !== false) yield* EventLoopMetrics.sample
     const state = yield* readyState(config)
-    const feed = options.dashboard === false ? undefined : yield* DashboardFeed.make(state)
-    const app = Api.app({ config, state, feed })
+    const handlers = yield* app(config, state, options)
     const root = yield* HttpRouter.HttpRouter
     const prefix = options.prefix === undefined || options.prefix === "/" ? undefined : options.prefix
     const router = prefix === undefined ? root : root.prefixed(prefix)
     const catchAll = options.catchAll ?? prefix !== undefined
-    const handler = closingWithListener(app.handler)
-    for (const path of pathsOf(app, prefix !== undefined, catchAll)) {
+    const handler = closingWithListener(handlers.handler)
+    for (const path of pathsOf(handlers, prefix !== undefined, catchAll)) {
       yield* router.add("*", path, handler)
     }
   }))
