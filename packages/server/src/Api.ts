@@ -250,6 +250,22 @@ const modelRoute = (path: string, model: Probes.Probes["model"]): Route | undefi
   return { name: `${prefix}{id}`, family: "openai", auth: true, methods: { GET: model(id) } }
 }
 
+/**
+ * The path prefix the handler is mounted under (`HttpRouter` strips it from `url`, not from
+ * `originalUrl`); empty for the standalone server. For error messages only.
+ */
+const mountedAt = (request: Request, path: string): string => {
+  let original = request.originalUrl
+  const scheme = original.indexOf("://")
+  if (scheme !== -1) {
+    const slash = original.indexOf("/", scheme + 3)
+    original = slash === -1 ? "/" : original.slice(slash)
+  }
+  const q = original.indexOf("?")
+  const full = q === -1 ? original : original.slice(0, q)
+  return full.length > path.length && full.endsWith(path) ? full.slice(0, full.length - path.length) : ""
+}
+
 /** The route of a request and its response (an error response for no route, a wrong method or key). */
 const dispatch = (
   routes: ReadonlyMap<string, Route>,
@@ -266,12 +282,14 @@ const dispatch = (
   const route = routes.get(path) ?? modelRoute(path, model)
   if (route === undefined) {
     const family: Family = path.startsWith("/v1/") ? "openai" : "tei"
+    const prefix = mountedAt(request, path)
+    const paths = [...routes.keys()].map((p) => prefix + p).join(", ")
     return {
       route: "unmatched",
       response: Effect.succeed(toResponse(
         new ApiError({
           kind: "not_found",
-          message: `no route for ${request.method} ${path}; routes: ${[...routes.keys()].join(", ")}`
+          message: `no route for ${request.method} ${prefix}${path}; routes: ${paths}`
         }),
         family
       ))
@@ -284,7 +302,8 @@ const dispatch = (
       response: Effect.succeed(toResponse(
         new ApiError({
           kind: "method_not_allowed",
-          message: `method ${request.method} is not allowed on ${path}; use ${allowed(route).join(" or ")}`,
+          message: `method ${request.method} is not allowed on ${mountedAt(request, path)}${path}; ` +
+            `use ${allowed(route).join(" or ")}`,
           allow: allowed(route)
         }),
         route.family

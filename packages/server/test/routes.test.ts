@@ -86,6 +86,12 @@ describe("Routes.layer in a host application", () => {
       assert.strictEqual(openai.status, 401)
       assert.strictEqual(JSON.parse(openai.text).error.code, "unauthorized")
 
+      // error messages name the paths as the client sees them
+      const unknown = JSON.parse((yield* call("/v2/ml/nothing", { headers: auth })).text).error as string
+      assert.match(unknown, /^no route for GET \/v2\/ml\/nothing; routes: \/v2\/ml\/embed, /)
+      const wrongMethod = JSON.parse((yield* call("/v2/ml/embed", { headers: auth })).text).error
+      assert.strictEqual(wrongMethod, "method GET is not allowed on /v2/ml/embed; use POST")
+
       const metrics = yield* call("/host-metrics")
       assert.match(metrics.text, /^adabatch_http_requests_total\{[^}]*route="\/embed"[^}]*\} \d+/m)
     }).pipe(Effect.scoped), 60_000)
