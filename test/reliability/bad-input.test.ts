@@ -263,14 +263,14 @@ const cases: ReadonlyArray<Case> = [
     "a lone surrogate escape (\\ud800)",
     embedBody("{\"inputs\": \"\\ud800\"}"),
     400,
-    "validation",
+    "Validation",
     /"inputs" holds a lone UTF-16 surrogate \(\\ud800 at character 0\)/
   ),
   tei(
     "a lone surrogate inside the 4th input (a\\ud800b)",
     embedBody("{\"inputs\": [\"a\", \"b\", \"c\", \"a\\ud800b\"]}"),
     400,
-    "validation",
+    "Validation",
     /"inputs\[3\]" holds a lone UTF-16 surrogate \(\\ud800 at character 1\)/
   ),
   openai(
@@ -306,21 +306,21 @@ const cases: ReadonlyArray<Case> = [
     "Content-Encoding: gzip on a plain body",
     embedBody("{\"inputs\": \"a\"}", { "content-encoding": "gzip" }),
     400,
-    "validation",
+    "Validation",
     /the request body is not valid gzip data \(Content-Encoding: gzip\)/
   ),
   tei(
     "Content-Encoding: zstd (not decoded here)",
     embedBody("{\"inputs\": \"a\"}", { "content-encoding": "zstd" }),
     415,
-    "unsupported_media_type",
+    "Validation",
     /unsupported content encoding "zstd": send the body uncompressed, or compressed with gzip, deflate or br/
   ),
   tei(
     "a gzip body that decodes past the payload limit",
     embedBody(gzipSync(`{"inputs": "${"a ".repeat(1_100_000)}"}`), { "content-encoding": "gzip" }),
     413,
-    "payload_too_large",
+    "Validation",
     /decoded request body is larger than the limit of 2097152 bytes/
   ),
   // --- content types ------------------------------------------------------------------------------
@@ -473,7 +473,7 @@ const cases: ReadonlyArray<Case> = [
       )
     ],
     408,
-    "timeout",
+    "Validation",
     /the request body did not arrive within 4000 ms \(ADABATCH_BODY_TIMEOUT_MS\)/,
     { timeoutMs: 3 * requestTimeoutMs + 2_000, check: (o) => expect(o.headers["connection"]).toBe("close") }
   ),

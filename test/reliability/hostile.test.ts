@@ -234,7 +234,10 @@ describe("hostile clients", () => {
       })
       expect(normal.status).toBe(200)
       expect(byStatus).toEqual({ "408": n })
-      expect(JSON.parse(answers[0]!.body)).toMatchObject({ error_type: "timeout" })
+      expect(JSON.parse(answers[0]!.body)).toEqual({
+        error: `the request body did not arrive within ${bodyTimeoutMs} ms (ADABATCH_BODY_TIMEOUT_MS)`,
+        error_type: "Validation"
+      })
     },
     90_000
   )

@@ -22,21 +22,19 @@
  *
  * @since 0.1.0
  */
-import type { Embedder, EmbeddingModel, TokenStates } from "@adabatch/core"
-import { ByteSize, Cause, Context, Effect, Metric, Result } from "effect"
+import { ByteSize, Cause, Context, Effect } from "effect"
 import { type Headers, HttpIncomingMessage, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { PrometheusMetrics } from "effect/observability"
-import { IncomingMessage } from "node:http"
 import { ApiError, type Family, toResponse } from "./ApiError.js"
 import * as ApiKey from "./ApiKey.js"
 import type * as DashboardFeed from "./dashboard/Feed.js"
 import * as Dashboard from "./dashboard/Routes.js"
-import * as Encoding from "./Encoding.js"
-import * as Body from "./http/Body.js"
+import * as Handlers from "./http/Handlers.js"
+import type { Handler, HandlerContext, Route, Tracker } from "./http/Handlers.js"
 import { InflightBytes } from "./http/InflightBytes.js"
 import * as JsonBody from "./http/JsonBody.js"
+import * as Probes from "./http/Probes.js"
+import * as UnreadBody from "./http/UnreadBody.js"
 import * as HttpMetrics from "./HttpMetrics.js"
-import * as Requests from "./Requests.js"
 import * as Embed from "./routes/Embed.js"
 import * as EmbedAll from "./routes/EmbedAll.js"
 import * as Info from "./routes/Info.js"
@@ -45,95 +43,21 @@ import * as Similarity from "./routes/Similarity.js"
 import * as Tokenize from "./routes/Tokenize.js"
 import * as ServerConfig from "./ServerConfig.js"
 import type { ServerState } from "./ServerState.js"
-import * as TeiRequests from "./TeiRequests.js"
-
-type Response = HttpServerResponse.HttpServerResponse
-type Request = HttpServerRequest.HttpServerRequest
-type EmbedderService = Embedder.Embedder["Service"]
-
-interface Route {
-  /** The metrics label. */
-  readonly name: string
-  readonly family: Family
-  readonly auth: boolean
-  /** Methods open without the API key even though `auth` is set (TEI's `GET /`). */
-  readonly public?: ReadonlyArray<string>
-  readonly methods: Readonly<Record<string, Handler>>
-}
-
-/** Per-request facts the handler reports for the metrics, and what it releases when the request ends. */
-interface Tracker extends JsonBody.Tracker {
-  inputs: number
-  /** Counted in `state.embedding` (released when the request ends). */
-  embedding: boolean
-}
-
-type Handler = (
-  request: Request,
-  headers: Headers.Headers,
-  start: number,
-  tracker: Tracker
-) => Effect.Effect<Response, ApiError>
-
-const jsonType = "application/json"
-
-const ms = (x: number): string => String(Math.round(x))
-
-const statusJson = (status: number, body: unknown): Response =>
-  HttpServerResponse.text(JSON.stringify(body), { status, contentType: jsonType })
+import { fromEmbedError } from "./wire/EmbedError.js"
+import * as OpenAI from "./wire/OpenAI.js"
+import * as Requests from "./wire/Requests.js"
+import * as TeiRequests from "./wire/TeiRequests.js"
 
 /**
- * Maps an `Embedder` failure to its API error. `field` is the request's input field, `single`
- * whether it was a lone string (so `InputTooLong` names `inputs` rather than `inputs[0]`).
+ * Maps an `Embedder` failure to its API error (moved to `wire/EmbedError.ts`).
  *
  * @since 0.1.0
  * @category errors
  */
-export const fromEmbedError = (error: TokenStates.TokenStatesError, field: string, single: boolean): ApiError => {
-  switch (error._tag) {
-    case "Unsupported":
-      return new ApiError({ kind: "unsupported", message: error.message })
-    case "InputTooLong":
-      return new ApiError({
-        kind: "input_too_long",
-        message: error.message,
-        param: single ? field : `${field}[${error.index}]`
-      })
-    case "TokenizationFailed":
-      return new ApiError({
-        kind: "tokenization_failed",
-        message: error.message,
-        param: single ? field : `${field}[${error.index}]`
-      })
-    case "CostExceedsBudget":
-      return new ApiError({
-        kind: "input_too_long",
-        message: `an input has ${error.cost} tokens, more than the batch token budget of ${error.budget} ` +
-          `(ADABATCH_MAX_BATCH_TOKENS); send truncate: true or shorten it`,
-        param: field
-      })
-    case "QueueFull":
-    case "Overloaded":
-      return new ApiError({
-        kind: "queue_full",
-        message: `model is overloaded: ${error.message}`,
-        retryAfterMs: error.retryAfterMs
-      })
-    case "DeadlineExceeded":
-      return new ApiError({ kind: "deadline_exceeded", message: `request timed out: ${error.message}` })
-    case "ShuttingDown":
-      return new ApiError({
-        kind: "shutting_down",
-        message: `server is ${error.message}`,
-        retryAfterMs: 1000
-      })
-    case "InferenceFailed":
-    case "TokenizerWorkerFailed":
-      return new ApiError({ kind: "inference_failed", message: error.message })
-    case "BatchShapeMismatch":
-      return new ApiError({ kind: "inference_failed", message: `model error: ${error.message}` })
-  }
-}
+export { fromEmbedError } from "./wire/EmbedError.js"
+
+type Response = HttpServerResponse.HttpServerResponse
+type Request = HttpServerRequest.HttpServerRequest
 
 /**
  * Everything the handler needs.
@@ -151,162 +75,73 @@ export interface ApiOptions {
 }
 
 /**
+ * The request handler and the paths it serves (for mounting it on an `HttpRouter`, see
+ * `http/Routes.ts`). The handler routes by the request's path itself, so it also answers paths it
+ * does not serve (404) and methods a path does not take (405 with `Allow`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface App {
+  readonly handler: Effect.Effect<Response, never, Request>
+  /** The exact paths served (`/v1/models/{id}` and `/models/{id}` are served besides them). */
+  readonly paths: ReadonlyArray<string>
+}
+
+/**
  * Builds the request handler.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: ApiOptions): Effect.Effect<Response, never, Request> => {
+export const make = (options: ApiOptions): Effect.Effect<Response, never, Request> => app(options).handler
+
+/**
+ * Builds the request handler and lists the paths it serves.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+/**
+ * Builds the request handler and lists the paths it serves.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const app = (options: ApiOptions): App => {
   const { config, state } = options
   const checkKey = config.apiKey === undefined ? undefined : ApiKey.make(config.apiKey)
-  const maxBody = ByteSize.bytes(config.payloadLimit)
   const budget = options.inflightBytes ?? new InflightBytes(ServerConfig.inflightBytes(config))
-  const readJson = JsonBody.make(config, budget)
-
-  const notReady = (phase: Exclude<ServerState["phase"], { readonly _tag: "Ready" }>): ApiError =>
-    phase._tag === "Loading"
-      ? new ApiError({ kind: "model_loading", message: "the model is still loading", retryAfterMs: 1000 })
-      : new ApiError({
-        kind: "shutting_down",
-        message: "server is shutting down: no new requests are accepted",
-        retryAfterMs: 1000
-      })
-
-  const embedder = (): Effect.Effect<EmbedderService, ApiError> => {
-    const phase = state.phase
-    return phase._tag === "Ready" ? Effect.succeed(phase.embedder) : Effect.fail(notReady(phase))
+  const probes = Probes.make(config, state, budget)
+  const ctx: HandlerContext = {
+    config,
+    state,
+    readJson: JsonBody.make(config, budget),
+    notReady: probes.notReady,
+    overloaded: Handlers.overloaded(config)
   }
+  const routes = routeTable(ctx, probes, options.feed)
+  const unread = UnreadBody.make(config, state)
+  const handler = serve(
+    state,
+    unread,
+    (request, headers, start, tracker) => dispatch(routes, checkKey, probes.model, request, headers, start, tracker)
+  )
+  const maxBody = ByteSize.bytes(config.payloadLimit)
+  const limited = handler.pipe(Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBody))
+  // The server provides the body limit once around `serve` (see `bodyLimit`); then the handler
+  // need not copy the request's context to provide it again.
+  const served = Effect.withFiber((fiber) => {
+    const current = fiber.getRef(HttpIncomingMessage.MaxBodySize)
+    return current !== undefined && ByteSize.Equivalence(current, maxBody) ? handler : limited
+  }).pipe(Effect.interruptible)
+  return { handler: served, paths: [...routes.keys()] }
+}
 
-  /**
-   * The JSON response with TEI's timing headers. The headers are added to the map the response
-   * was just made with: with a content type and no `headers` option, `uint8Array` gives each
-   * response a fresh header map of its own (`content-type`, `content-length`), which nothing else
-   * references yet. Passing the timing headers as the `headers` option instead copies them twice
-   * (`Headers.fromInput`, then a spread and `Object.setPrototypeOf` in the constructor), which
-   * measured ~4.5 us per response against ~0.2 us this way.
-   */
-  const embedResponse = (
-    bytes: Uint8Array,
-    result: Embedder.EmbedResult,
-    start: number,
-    characters: number
-  ): Response => {
-    const response = HttpServerResponse.uint8Array(bytes, { contentType: jsonType })
-    const headers = response.headers as Record<string, string>
-    headers["x-total-time"] = ms(performance.now() - start)
-    headers["x-tokenization-time"] = ms(result.timings.tokenizationMs)
-    headers["x-queue-time"] = ms(result.timings.queueMs)
-    headers["x-inference-time"] = ms(result.timings.inferenceMs)
-    headers["x-compute-time"] = ms(result.timings.totalMs)
-    headers["x-compute-tokens"] = String(result.tokens)
-    headers["x-compute-characters"] = String(characters)
-    return response
-  }
-
-  /** Characters of the texts; a token-id input counts its ids (as TEI does). */
-  const countCharacters = (inputs: ReadonlyArray<EmbeddingModel.Input>): number => {
-    let n = 0
-    for (let i = 0; i < inputs.length; i++) n += inputs[i]!.length
-    return n
-  }
-
-  const shape = Embed.shape
-
-  const nonFinite = (e: unknown): ApiError =>
-    new ApiError({
-      kind: "inference_failed",
-      message: e instanceof Encoding.NonFiniteValue ? e.message : `cannot encode the response: ${String(e)}`
-    })
-
-  interface Plan {
-    readonly inputs: string | ReadonlyArray<string>
-    readonly truncate: boolean
-    readonly render: (vectors: ReadonlyArray<Float32Array>, result: Embedder.EmbedResult) => Uint8Array
-    /** Inputs the route has already checked (texts or token ids); then `inputs` is not read. */
-    readonly checked?: TeiRequests.Checked<EmbeddingModel.Input> | undefined
-    /** Options for `embed` beyond `truncate` (truncation direction, prompt). */
-    readonly options?: Embedder.EmbedOptions | undefined
-  }
-
-  const overloaded = new ApiError({
-    kind: "too_many_requests",
-    message: `Model is overloaded: ${config.maxConcurrentRequests} requests are already being handled ` +
-      `(ADABATCH_MAX_CONCURRENT_REQUESTS); retry later`,
-    retryAfterMs: 1000
-  })
-
-  /**
-   * An embedding route: at most `maxConcurrentRequests` at once. The limit is checked before the
-   * body is read or parsed, so an overload costs no parsing and holds no bodies (the body is still
-   * drained before the 429 is sent, see `hasReadableBody`); a request is counted in it only once its
-   * body has arrived (checked again then), so clients that send their bodies slowly (or never) hold
-   * no slot: the body timeout and the budget of bytes in flight bound them instead.
-   */
-  const embedRoute = <B>(
-    decode: (json: unknown) => Result.Result<B, ApiError>,
-    field: string,
-    prepare: (body: B, service: EmbedderService) => ApiError | Plan
-  ): Handler => limitedRoute(embedBody(decode, field, prepare), field)
-
-  /**
-   * A route under the concurrent-request limit and the queue's refusal (see `embedRoute`), both
-   * checked before the body is read; `handle` counts the request once its body has arrived.
-   */
-  const limitedRoute = (handle: Handler, field = "inputs"): Handler => {
-    return (request, headers, start, tracker) => {
-      if (state.embedding >= config.maxConcurrentRequests) return Effect.fail(overloaded)
-      // A queue that cannot take even one more input refuses before the body is read or parsed.
-      const phase = state.phase
-      const refused = phase._tag === "Ready" ? phase.embedder.precheck(1) : undefined
-      if (refused !== undefined) return Effect.fail(fromEmbedError(refused, field, false))
-      return handle(request, headers, start, tracker)
-    }
-  }
-
-  /**
-   * The embedding routes share one lean path (no generator, one Effect step per asynchronous
-   * stage): read and parse the body, decode it with its Schema, check the inputs, embed, encode.
-   */
-  const embedBody = <B>(
-    decode: (json: unknown) => Result.Result<B, ApiError>,
-    field: string,
-    prepare: (body: B, service: EmbedderService) => ApiError | Plan
-  ): Handler =>
-  (request, headers, start, tracker) =>
-    Effect.flatMap(readJson(request, headers, tracker), (json) => {
-      tracker.bodyRead = true
-      const phase = state.phase
-      if (phase._tag !== "Ready") return Effect.fail(notReady(phase))
-      if (state.embedding >= config.maxConcurrentRequests) return Effect.fail(overloaded)
-      state.embedding++
-      tracker.embedding = true // released by the handler's exit hook
-      const service = phase.embedder
-      const decoded = decode(json)
-      if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
-      const plan = prepare(decoded.success, service)
-      if (plan instanceof ApiError) return Effect.fail(plan)
-      const inputs = plan.checked !== undefined
-        ? Result.succeed(plan.checked.inputs)
-        : Requests.checkInputs(field, plan.inputs, config.maxClientBatch)
-      if (Result.isFailure(inputs)) return Effect.fail(inputs.failure)
-      const texts = inputs.success
-      const single = plan.checked !== undefined ? plan.checked.single : typeof plan.inputs === "string"
-      tracker.inputs = texts.length
-      return Effect.matchEffect(service.embed(texts, plan.options ?? { truncate: plan.truncate }), {
-        onFailure: (e) => Effect.fail(fromEmbedError(e, field, single)),
-        onSuccess: (result) => {
-          let bytes: Uint8Array
-          try {
-            bytes = plan.render(result.embeddings, result)
-          } catch (e) {
-            return Effect.fail(nonFinite(e))
-          }
-          return Effect.succeed(embedResponse(bytes, result, start, countCharacters(texts)))
-        }
-      })
-    })
-
-  const embedTei = embedRoute(TeiRequests.decodeEmbed, "inputs", (body, service) => {
+/** The embedding model's routes (TEI and OpenAI) of one server. */
+const modelRoutes = (ctx: HandlerContext) => {
+  const { config } = ctx
+  const embedTei = Handlers.embedRoute(ctx, TeiRequests.decodeEmbed, "inputs", (body, service) => {
     const plan = Embed.plan(body, service.info, config)
     if (plan instanceof ApiError) return plan
     return {
@@ -318,120 +153,21 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     }
   })
 
-  const embedOpenAI = embedRoute(Requests.decodeOpenAI, "input", (body, service) => {
-    if (body.model !== undefined && body.model !== null) {
-      Effect.runSync(Models.warnModel(body.model, Info.servedName(config, service.info)))
-    }
-    const dimension = service.info.dimension
-    const dimensions = body.dimensions ?? undefined
-    if (dimensions !== undefined && dimensions > dimension) {
-      return new ApiError({
-        kind: "invalid_request",
-        message: `invalid request: "dimensions" is ${dimensions}, more than the model's ${dimension} dimensions`,
-        param: "dimensions"
-      })
-    }
-    const base64 = body.encoding_format === "base64"
-    return {
-      inputs: body.input,
-      truncate: body.truncate ?? config.autoTruncate,
-      render: (embeddings, result) => {
-        const vectors = shape(
-          embeddings,
-          service.info.normalize,
-          true,
-          dimensions === undefined || dimensions === dimension ? undefined : dimensions
-        )
-        const writer = new Encoding.JsonWriter()
-        writer.raw("{\"object\":\"list\",\"data\":[")
-        for (let i = 0; i < vectors.length; i++) {
-          writer.raw(i === 0 ? "{\"object\":\"embedding\",\"index\":" : ",{\"object\":\"embedding\",\"index\":")
-          writer.raw(`${i},"embedding":`)
-          if (base64) writer.raw(`"${Encoding.vectorBase64(vectors[i]!)}"`)
-          else writer.vector(vectors[i]!, i)
-          writer.char(125)
-        }
-        return writer.raw(
-          `],"model":${
-            JSON.stringify(Info.servedName(config, service.info))
-          },"usage":{"prompt_tokens":${result.tokens},` +
-            `"total_tokens":${result.tokens}}}`
-        ).finish()
-      }
-    }
+  const embedOpenAI = Handlers.embedRoute(ctx, Requests.decodeOpenAI, "input", (body, service) => {
+    const servedName = Info.servedName(config, service.info)
+    if (body.model !== undefined && body.model !== null) Effect.runSync(Models.warnModel(body.model, servedName))
+    const render = OpenAI.renderer(body, service.info, servedName)
+    if (render instanceof ApiError) return render
+    return { inputs: body.input, truncate: body.truncate ?? config.autoTruncate, render }
   })
 
-  const health: Handler = () =>
-    Effect.gen(function*() {
-      const phase = state.phase
-      if (phase._tag === "Loading") return statusJson(503, { status: "loading" })
-      if (phase._tag === "Draining") return statusJson(503, { status: "draining" })
-      return yield* phase.embedder.ping.pipe(
-        Effect.timeout("10 seconds"),
-        Effect.match({
-          onSuccess: () => statusJson(200, { status: "ok" }),
-          onFailure: (e) =>
-            toResponse(
-              new ApiError({
-                kind: "unhealthy",
-                message: e._tag === "TimeoutError"
-                  ? "the model did not answer a ping within 10 s"
-                  : `the model does not answer: ${e.message}`
-              }),
-              "tei"
-            )
-        })
-      )
-    })
+  const tokenize = Handlers.jsonRoute(ctx, (json, service) => Tokenize.tokenize(json, service, config))
 
-  const ready: Handler = () =>
-    Effect.gen(function*() {
-      const phase = state.phase
-      if (phase._tag === "Loading") return statusJson(503, { status: "loading" })
-      if (phase._tag === "Draining") return statusJson(503, { status: "draining" })
-      const snapshot = yield* phase.embedder.snapshot
-      if (!snapshot.accepting) return statusJson(503, { status: "draining" })
-      if (snapshot.saturated) {
-        return statusJson(503, { status: "saturated", queued: snapshot.queued, capacity: snapshot.capacity })
-      }
-      return statusJson(200, { status: "ready", queued: snapshot.queued, capacity: snapshot.capacity })
-    })
+  const decode = Handlers.jsonRoute(ctx, (json, service) => Tokenize.decode(json, service, config))
 
-  const info: Handler = () =>
-    Effect.gen(function*() {
-      const service = yield* embedder()
-      const snapshot = yield* service.snapshot
-      return statusJson(200, Info.body(config, service.info, snapshot, budget.budget))
-    })
-
-  /**
-   * A route whose JSON body is read and handed, with the ready `Embedder`, to `handle` (the TEI
-   * routes in `routes/`).
-   */
-  const jsonRoute = (
-    handle: (json: unknown, service: EmbedderService, tracker: Tracker) => Effect.Effect<Response, ApiError>,
-    /** Count the request in `maxConcurrentRequests` once its body has arrived (see `limitedRoute`). */
-    counted = false
-  ): Handler =>
-  (request, headers, _start, tracker) =>
-    Effect.flatMap(readJson(request, headers, tracker), (json) => {
-      tracker.bodyRead = true
-      const phase = state.phase
-      if (phase._tag !== "Ready") return Effect.fail(notReady(phase))
-      if (counted) {
-        if (state.embedding >= config.maxConcurrentRequests) return Effect.fail(overloaded)
-        state.embedding++
-        tracker.embedding = true // released by the handler's exit hook
-      }
-      return handle(json, phase.embedder, tracker)
-    })
-
-  const tokenize = jsonRoute((json, service) => Tokenize.tokenize(json, service, config))
-
-  const decode = jsonRoute((json, service) => Tokenize.decode(json, service, config))
-
-  const embedAll = limitedRoute(
-    jsonRoute((json, service, tracker) =>
+  const embedAll = Handlers.limitedRoute(
+    ctx,
+    Handlers.jsonRoute(ctx, (json, service, tracker) =>
       Effect.map(
         EmbedAll.handle(json, service, config, (e, single) => fromEmbedError(e, "inputs", single)),
         ({ inputs, response }) => {
@@ -442,8 +178,9 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     "inputs"
   )
 
-  const similarity = limitedRoute(
-    jsonRoute((json, service, tracker) =>
+  const similarity = Handlers.limitedRoute(
+    ctx,
+    Handlers.jsonRoute(ctx, (json, service, tracker) =>
       Effect.map(
         Similarity.handle(json, service, config, (e) => fromEmbedError(e, "inputs.sentences", false)),
         ({ inputs, response }) => {
@@ -454,23 +191,18 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     "inputs.sentences"
   )
 
-  /** The routes of TEI's other model types: an embedding model answers them 424 `Backend`, as TEI. */
-  const otherModelType = (route: "/predict" | "/rerank" | "/embed_sparse"): Handler => () =>
-    Effect.fail(Similarity.otherModelType(route))
+  return { embedTei, embedOpenAI, tokenize, decode, embedAll, similarity }
+}
 
-  const models: Handler = () => Effect.map(embedder(), (service) => Models.list(Info.servedName(config, service.info)))
+/** The routes of TEI's other model types: an embedding model answers them 424 `Backend`, as TEI. */
+const otherModelType = (route: "/predict" | "/rerank" | "/embed_sparse"): Handler => () =>
+  Effect.fail(Similarity.otherModelType(route))
 
-  const model = (id: string): Handler => () =>
-    Effect.flatMap(embedder(), (service) => Models.retrieve(Info.servedName(config, service.info), id))
-
-  const metrics: Handler = () =>
-    Effect.gen(function*() {
-      yield* Metric.update(HttpMetrics.inFlight, state.inFlight)
-      const text = yield* PrometheusMetrics.format()
-      return HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
-    })
-
-  const routes = new Map<string, Route>([
+/** Every path served, with its methods. */
+const routeTable = (ctx: HandlerContext, probes: Probes.Probes, feed: DashboardFeed.Feed | undefined) => {
+  const { embedTei, embedOpenAI, tokenize, decode, embedAll, similarity } = modelRoutes(ctx)
+  const { health, ready, info, models, metrics } = probes
+  return new Map<string, Route>([
     ["/embed", { name: "/embed", family: "tei", auth: true, methods: { POST: embedTei } }],
     // as TEI: POST / and /invocations embed (Inference Endpoints, SageMaker), GET / is a health check
     ["/", {
@@ -498,137 +230,140 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
     ["/ready", { name: "/ready", family: "tei", auth: false, methods: { GET: ready, HEAD: ready } }],
     ["/info", { name: "/info", family: "tei", auth: true, methods: { GET: info, HEAD: info } }],
     ["/metrics", { name: "/metrics", family: "tei", auth: false, methods: { GET: metrics, HEAD: metrics } }],
-    ...documentation(config),
-    ...dashboard(options.feed)
+    ...documentation(ctx.config),
+    ...dashboard(feed)
   ])
+}
 
-  const allowed = (route: Route): ReadonlyArray<string> => Object.keys(route.methods)
+const allowed = (route: Route): ReadonlyArray<string> => Object.keys(route.methods)
 
-  /** `/v1/models/{id}` (and `/models/{id}`): one model object. */
-  const modelRoute = (path: string): Route | undefined => {
-    const prefix = path.startsWith("/v1/models/") ? "/v1/models/" : path.startsWith("/models/") ? "/models/" : undefined
-    if (prefix === undefined || path.length === prefix.length) return undefined
-    let id: string
-    try {
-      id = decodeURIComponent(path.slice(prefix.length))
-    } catch {
-      return undefined
-    }
-    return { name: `${prefix}{id}`, family: "openai", auth: true, methods: { GET: model(id) } }
+/** `/v1/models/{id}` (and `/models/{id}`): one model object. */
+const modelRoute = (path: string, model: Probes.Probes["model"]): Route | undefined => {
+  const prefix = path.startsWith("/v1/models/") ? "/v1/models/" : path.startsWith("/models/") ? "/models/" : undefined
+  if (prefix === undefined || path.length === prefix.length) return undefined
+  let id: string
+  try {
+    id = decodeURIComponent(path.slice(prefix.length))
+  } catch {
+    return undefined
   }
+  return { name: `${prefix}{id}`, family: "openai", auth: true, methods: { GET: model(id) } }
+}
 
-  const dispatch = (
+/**
+ * The path prefix the handler is mounted under (`HttpRouter` strips it from `url`, not from
+ * `originalUrl`); empty for the standalone server. For error messages only.
+ */
+const mountedAt = (request: Request, path: string): string => {
+  let original = request.originalUrl
+  const scheme = original.indexOf("://")
+  if (scheme !== -1) {
+    const slash = original.indexOf("/", scheme + 3)
+    original = slash === -1 ? "/" : original.slice(slash)
+  }
+  const q = original.indexOf("?")
+  const full = q === -1 ? original : original.slice(0, q)
+  return full.length > path.length && full.endsWith(path) ? full.slice(0, full.length - path.length) : ""
+}
+
+/** The route of a request and its response (an error response for no route, a wrong method or key). */
+const dispatch = (
+  routes: ReadonlyMap<string, Route>,
+  checkKey: ((authorization: string | undefined) => ApiKey.Refusal | undefined) | undefined,
+  model: Probes.Probes["model"],
+  request: Request,
+  headers: Headers.Headers,
+  start: number,
+  tracker: Tracker
+): { readonly route: string; readonly response: Effect.Effect<Response> } => {
+  const url = request.url
+  const q = url.indexOf("?")
+  const path = q === -1 ? url : url.slice(0, q)
+  const route = routes.get(path) ?? modelRoute(path, model)
+  if (route === undefined) {
+    const family: Family = path.startsWith("/v1/") ? "openai" : "tei"
+    const prefix = mountedAt(request, path)
+    const paths = [...routes.keys()].map((p) => prefix + p).join(", ")
+    return {
+      route: "unmatched",
+      response: Effect.succeed(toResponse(
+        new ApiError({
+          kind: "not_found",
+          message: `no route for ${request.method} ${prefix}${path}; routes: ${paths}`
+        }),
+        family
+      ))
+    }
+  }
+  const handler = route.methods[request.method]
+  if (handler === undefined) {
+    return {
+      route: route.name,
+      response: Effect.succeed(toResponse(
+        new ApiError({
+          kind: "method_not_allowed",
+          message: `method ${request.method} is not allowed on ${mountedAt(request, path)}${path}; ` +
+            `use ${allowed(route).join(" or ")}`,
+          allow: allowed(route)
+        }),
+        route.family
+      ))
+    }
+  }
+  if (route.auth && checkKey !== undefined && route.public?.includes(request.method) !== true) {
+    const refusal = checkKey(headers["authorization"])
+    if (refusal !== undefined) {
+      return {
+        route: route.name,
+        response: Effect.succeed(
+          toResponse(new ApiError({ kind: "unauthorized", message: ApiKey.refusalMessage(refusal) }), route.family)
+        )
+      }
+    }
+  }
+  return {
+    route: route.name,
+    response: handler(request, headers, start, tracker).pipe(
+      Effect.catch((e) => Effect.succeed(toResponse(e, route.family))),
+      Effect.catchDefect((defect) =>
+        Effect.as(
+          Effect.logError(`${request.method} ${path} failed`, Cause.die(defect)),
+          toResponse(
+            new ApiError({
+              kind: "internal",
+              message: `internal error: ${defect instanceof Error ? defect.message : String(defect)}`
+            }),
+            route.family
+          )
+        )
+      )
+    )
+  }
+}
+
+/**
+ * The handler around `dispatch`: counts the request in `state`, drains an unread body before an
+ * answer that would close the connection, records the request's metrics and releases what it held.
+ */
+const serve = (
+  state: ServerState,
+  unread: UnreadBody.UnreadBody,
+  dispatched: (
     request: Request,
     headers: Headers.Headers,
     start: number,
     tracker: Tracker
-  ): { readonly route: string; readonly response: Effect.Effect<Response> } => {
-    const url = request.url
-    const q = url.indexOf("?")
-    const path = q === -1 ? url : url.slice(0, q)
-    const route = routes.get(path) ?? modelRoute(path)
-    if (route === undefined) {
-      const family: Family = path.startsWith("/v1/") ? "openai" : "tei"
-      return {
-        route: "unmatched",
-        response: Effect.succeed(toResponse(
-          new ApiError({
-            kind: "not_found",
-            message: `no route for ${request.method} ${path}; routes: ${[...routes.keys()].join(", ")}`
-          }),
-          family
-        ))
-      }
-    }
-    const handler = route.methods[request.method]
-    if (handler === undefined) {
-      return {
-        route: route.name,
-        response: Effect.succeed(toResponse(
-          new ApiError({
-            kind: "method_not_allowed",
-            message: `method ${request.method} is not allowed on ${path}; use ${allowed(route).join(" or ")}`,
-            allow: allowed(route)
-          }),
-          route.family
-        ))
-      }
-    }
-    if (route.auth && checkKey !== undefined && route.public?.includes(request.method) !== true) {
-      const refusal = checkKey(headers["authorization"])
-      if (refusal !== undefined) {
-        return {
-          route: route.name,
-          response: Effect.succeed(
-            toResponse(new ApiError({ kind: "unauthorized", message: ApiKey.refusalMessage(refusal) }), route.family)
-          )
-        }
-      }
-    }
-    return {
-      route: route.name,
-      response: handler(request, headers, start, tracker).pipe(
-        Effect.catch((e) => Effect.succeed(toResponse(e, route.family))),
-        Effect.catchDefect((defect) =>
-          Effect.as(
-            Effect.logError(`${request.method} ${path} failed`, Cause.die(defect)),
-            toResponse(
-              new ApiError({
-                kind: "internal",
-                message: `internal error: ${defect instanceof Error ? defect.message : String(defect)}`
-              }),
-              route.family
-            )
-          )
-        )
-      )
-    }
-  }
-
-  /** While draining, responses ask the client to close the connection (and reconnect elsewhere). */
-  const closeWhileDraining = (response: Response): Response =>
-    state.phase._tag === "Draining" && !state.holdConnections
-      ? HttpServerResponse.setHeader(response, "connection", "close")
-      : response
-
-  /**
-   * Whether the request carries a body that can still be read within the limit. Such a body is read
-   * (and dropped) before an error is answered: closing a connection with unread input makes the
-   * kernel reset it, and the client could lose the answer.
-   */
-  const hasReadableBody = (headers: Headers.Headers): boolean => {
-    const length = headers["content-length"]
-    if (length === undefined) return headers["transfer-encoding"] !== undefined
-    const n = Number(length)
-    return n > 0 && n <= config.payloadLimit
-  }
-
-  /** Reads and drops the rest of the body (for at most the body timeout), holding none of it. */
-  const drain = (request: Request): Effect.Effect<void> =>
-    request.source instanceof IncomingMessage ? Body.discard(request.source, config.bodyTimeoutMs) : Effect.void
-
-  /** What the HTTP adapter discards of an unread body after the response, keeping the connection. */
-  const discardedAfter = 256 * 1024
-
-  /**
-   * Whether the connection stays open after `response` with the unread body discarded after it.
-   * Then the body need not be read first: the HTTP adapter discards it from the wire once the
-   * response is sent, up to 256 KiB (past that it closes the connection instead, so a larger or
-   * chunked body is discarded first, which holds none of it in memory either).
-   */
-  const keepsAlive = (request: Request, headers: Headers.Headers, response: Response): boolean =>
-    state.keepsConnections() && response.headers["connection"] !== "close" &&
-    headers["connection"]?.toLowerCase() !== "close" && request.source instanceof IncomingMessage &&
-    request.source.httpVersion === "1.1" && Number(headers["content-length"]) <= discardedAfter
-
-  const handler = Effect.withFiber((fiber) => {
+  ) => { readonly route: string; readonly response: Effect.Effect<Response> }
+): Effect.Effect<Response, never, Request> => {
+  const { closeWhileDraining, hasReadableBody, drain, keepsAlive } = unread
+  return Effect.withFiber((fiber) => {
     const context = fiber.context
     const request = Context.getUnsafe(context, HttpServerRequest.HttpServerRequest)
     const start = performance.now()
     state.enter()
     const headers = request.headers
     const tracker: Tracker = { inputs: 0, bodyRead: false, embedding: false, reservation: undefined }
-    const { response, route } = dispatch(request, headers, start, tracker)
+    const { response, route } = dispatched(request, headers, start, tracker)
     const answered = hasReadableBody(headers)
       ? Effect.flatMap(response, (r) =>
         tracker.bodyRead || keepsAlive(request, headers, r)
@@ -650,13 +385,6 @@ export const make = (options: ApiOptions): Effect.Effect<Response, never, Reques
       return Effect.void
     })
   })
-  const limited = handler.pipe(Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBody))
-  // The server provides the body limit once around `serve` (see `bodyLimit`); then the handler
-  // need not copy the request's context to provide it again.
-  return Effect.withFiber((fiber) => {
-    const current = fiber.getRef(HttpIncomingMessage.MaxBodySize)
-    return current !== undefined && ByteSize.Equivalence(current, maxBody) ? handler : limited
-  }).pipe(Effect.interruptible)
 }
 
 const getOnly = (name: string, handler: Handler): [string, Route] => [

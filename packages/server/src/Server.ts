@@ -35,10 +35,9 @@ import { NetAddress } from "effect/net"
 import * as Http from "node:http"
 import * as Net from "node:net"
 import * as Api from "./Api.js"
-import * as DashboardFeed from "./dashboard/Feed.js"
 import * as Engine from "./Engine.js"
-import * as EventLoopMetrics from "./EventLoopMetrics.js"
 import * as Backpressure from "./http/Backpressure.js"
+import * as Routes from "./http/Routes.js"
 import * as LayoutView from "./LayoutView.js"
 import * as OpenConnections from "./OpenConnections.js"
 import * as Prompts from "./routes/Prompts.js"
@@ -177,7 +176,6 @@ export const make = (
   options: Options = {}
 ): Effect.Effect<RunningServer, StartError, Scope.Scope> =>
   Effect.gen(function*() {
-    yield* EventLoopMetrics.sample
     const state = new ServerState()
     const node = Http.createServer(receiveTimeouts(config))
     Backpressure.install(node, { ...Backpressure.defaults, writeTimeoutMs: config.writeTimeoutMs })
@@ -189,8 +187,9 @@ export const make = (
       host: config.host,
       disablePreemptiveShutdown: true
     })
-    const feed = yield* DashboardFeed.make(state)
-    yield* server.serve(Api.make({ config, state, feed })).pipe(Api.bodyLimit(config))
+    // the routes' handler, as `Routes.layer` mounts it, served straight (no HttpRouter on this path)
+    const app = yield* Routes.app(config, state)
+    yield* server.serve(app.handler).pipe(Api.bodyLimit(config))
     const address = server.address
     if (address._tag === "UnixPathAddress") {
       return yield* Effect.die(new Error(`expected a TCP address, got ${address.path}`))

@@ -12,7 +12,7 @@ export * as ApiError from "./ApiError.js"
 /** @since 0.1.0 */
 export * as ApiKey from "./ApiKey.js"
 /** @since 0.1.0 */
-export * as Encoding from "./Encoding.js"
+export * as Encoding from "./wire/Encoding.js"
 /** @since 0.1.0 */
 export * as Engine from "./Engine.js"
 /** @since 0.1.0 */
@@ -30,7 +30,9 @@ export * as HttpMetrics from "./HttpMetrics.js"
 /** @since 0.1.0 */
 export * as LayoutView from "./LayoutView.js"
 /** @since 0.1.0 */
-export * as Requests from "./Requests.js"
+export * as Requests from "./wire/Requests.js"
+/** @since 0.1.0 */
+export * as Routes from "./http/Routes.js"
 /** @since 0.1.0 */
 export * as Server from "./Server.js"
 /** @since 0.1.0 */

@@ -51,7 +51,7 @@ describe("an embedding slot is taken once the body has arrived", () => {
       expect(answer.toLowerCase()).toContain("connection: close")
       expect(JSON.parse(answer.split("\r\n\r\n")[1]!)).toEqual({
         error: "the request body did not arrive within 400 ms (ADABATCH_BODY_TIMEOUT_MS)",
-        error_type: "timeout"
+        error_type: "Validation"
       })
     }
   })

@@ -290,6 +290,27 @@ describe("POST /tokenize and /decode", () => {
   })
 })
 
+describe("lone UTF-16 surrogates", () => {
+  it("are refused 400 Validation naming the input on every TEI text route (as TEI's JSON parser)", async () => {
+    const lone = /holds a lone UTF-16 surrogate \(\\ud800 at character 1\)/
+    for (const path of ["/embed", "/", "/invocations", "/embed_all", "/tokenize"]) {
+      const one = await post(tiny, path, { inputs: "a\ud800b" })
+      expectError(one, 400, "Validation", lone)
+      expect(one.json.error).toMatch(/^invalid request: "inputs" holds/)
+      const batch = await post(tiny, path, { inputs: ["ok", "a\ud800b"] })
+      expectError(batch, 400, "Validation", lone)
+      expect(batch.json.error).toMatch(/^invalid request: "inputs\[1\]" holds/)
+    }
+    expectError(
+      await post(tiny, "/similarity", { inputs: { source_sentence: "a", sentences: ["b", "\udc00"] } }),
+      400,
+      "Validation",
+      /"inputs.sentences\[1\]" holds a lone UTF-16 surrogate \(\\udc00 at character 0\)/
+    )
+    expect((await post(tiny, "/embed", { inputs: "smile \ud83d\ude00" })).status).toBe(200)
+  })
+})
+
 describe("POST /embed_all", () => {
   it("one vector per token per input; their mean, normalised, is the /embed vector", async () => {
     const texts = ["hello world", "the quick brown fox jumps"]
@@ -328,6 +349,18 @@ describe("POST /similarity, and the routes of other model types", () => {
       400,
       "Empty",
       /`inputs.sentences` cannot be empty/
+    )
+    expectError(
+      await post(tiny, "/similarity", { inputs: { source_sentence: "a", sentences: ["b", ""] } }),
+      400,
+      "Empty",
+      /`inputs.sentences\[1\]` cannot be empty/
+    )
+    expectError(
+      await post(tiny, "/similarity", { inputs: { source_sentence: "", sentences: ["b"] } }),
+      400,
+      "Empty",
+      /`inputs.source_sentence` cannot be empty/
     )
     expectError(await post(tiny, "/similarity", { inputs: "a" }), 422, "Validation")
   })

@@ -29,9 +29,9 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "
 import { readFileSync } from "node:fs"
 import type { Family, Kind } from "../ApiError.js"
 import { Feed } from "../dashboard/FeedSchema.js"
-import * as Requests from "../Requests.js"
 import { SimilarityRequest } from "../routes/Similarity.js"
-import * as TeiRequests from "../TeiRequests.js"
+import * as Requests from "../wire/Requests.js"
+import * as TeiRequests from "../wire/TeiRequests.js"
 import * as ErrorResponses from "./ErrorResponses.js"
 import * as Schemas from "./Schemas.js"
 
@@ -95,7 +95,8 @@ const text = (contentType: string, description: string) =>
 
 const json = (description: string) => Schema.Record(Schema.String, Schema.Unknown).annotate({ description })
 
-const make = (options: DocumentOptions) => {
+/** What the endpoint definitions share: error responses by kind, the API key's mark, kind lists. */
+const helpers = (options: DocumentOptions) => {
   const errors = (
     family: Family,
     kinds: ReadonlyArray<Kind>,
@@ -109,6 +110,14 @@ const make = (options: DocumentOptions) => {
 
   const teiEmbedding = [...embedding, ...ErrorResponses.teiKinds]
 
+  return { errors, embedding, keyed, plain, teiEmbedding }
+}
+
+type Helpers = ReturnType<typeof helpers>
+
+/** TEI's embedding endpoints. */
+const teiEmbedding = (h: Helpers) => {
+  const { errors, teiEmbedding } = h
   const embedAt = (identifier: "embed" | "root" | "invocations", path: "/embed" | "/" | "/invocations") =>
     HttpApiEndpoint.post(identifier, path, {
       disableCodecs: true,
@@ -135,6 +144,33 @@ const make = (options: DocumentOptions) => {
   }).annotate(OpenApi.Summary, "Token-level states of inputs (TEI)")
     .annotate(OpenApi.Transform, acceptUnknownFields)
 
+  const similarity = HttpApiEndpoint.post("similarity", "/similarity", {
+    disableCodecs: true,
+    payload: SimilarityRequest,
+    success: Schemas.SimilarityResponse,
+    error: errors("tei", teiEmbedding)
+  }).annotate(OpenApi.Summary, "Cosine similarity of a sentence to others (TEI)")
+    .annotate(OpenApi.Transform, acceptUnknownFields)
+
+  const otherModelType = (
+    identifier: "predict" | "rerank" | "embedSparse",
+    path: "/predict" | "/rerank" | "/embed_sparse"
+  ) =>
+    HttpApiEndpoint.post(identifier, path, {
+      disableCodecs: true,
+      error: errors("tei", [
+        ...ErrorResponses.commonKinds,
+        ...ErrorResponses.authKinds,
+        ...ErrorResponses.unsupportedKinds
+      ])
+    }).annotate(OpenApi.Summary, `TEI's ${path} of another model type: 424 Backend from an embedding model`)
+
+  return { embedAt, embedAll, similarity, otherModelType }
+}
+
+/** TEI's `/tokenize` and `/decode`. */
+const teiTokens = (h: Helpers) => {
+  const { errors } = h
   const tokenize = HttpApiEndpoint.post("tokenize", "/tokenize", {
     disableCodecs: true,
     payload: TeiRequests.TokenizeRequest,
@@ -167,27 +203,32 @@ const make = (options: DocumentOptions) => {
   }).annotate(OpenApi.Summary, "Decode token ids to text (TEI)")
     .annotate(OpenApi.Transform, acceptUnknownFields)
 
-  const similarity = HttpApiEndpoint.post("similarity", "/similarity", {
-    disableCodecs: true,
-    payload: SimilarityRequest,
-    success: Schemas.SimilarityResponse,
-    error: errors("tei", teiEmbedding)
-  }).annotate(OpenApi.Summary, "Cosine similarity of a sentence to others (TEI)")
-    .annotate(OpenApi.Transform, acceptUnknownFields)
+  return { tokenize, decode }
+}
 
-  const otherModelType = (
-    identifier: "predict" | "rerank" | "embedSparse",
-    path: "/predict" | "/rerank" | "/embed_sparse"
-  ) =>
-    HttpApiEndpoint.post(identifier, path, {
-      disableCodecs: true,
-      error: errors("tei", [
-        ...ErrorResponses.commonKinds,
-        ...ErrorResponses.authKinds,
-        ...ErrorResponses.unsupportedKinds
-      ])
-    }).annotate(OpenApi.Summary, `TEI's ${path} of another model type: 424 Backend from an embedding model`)
+/** The TEI group. */
+const teiGroup = (h: Helpers) => {
+  const { keyed } = h
+  const { embedAt, embedAll, similarity, otherModelType } = teiEmbedding(h)
+  const { tokenize, decode } = teiTokens(h)
+  return HttpApiGroup.make("TEI").add(
+    keyed(embedAt("embed", "/embed")),
+    keyed(embedAt("root", "/")),
+    keyed(embedAt("invocations", "/invocations")),
+    keyed(embedAll),
+    keyed(tokenize),
+    keyed(decode),
+    keyed(similarity),
+    keyed(otherModelType("predict", "/predict")),
+    keyed(otherModelType("rerank", "/rerank")),
+    keyed(otherModelType("embedSparse", "/embed_sparse"))
+  )
+    .annotate(OpenApi.Description, "Hugging Face text-embeddings-inference routes")
+}
 
+/** The OpenAI group. */
+const openaiGroup = (h: Helpers) => {
+  const { embedding, errors, keyed } = h
   const models = (identifier: "models" | "modelsAlias", path: "/v1/models" | "/models") =>
     HttpApiEndpoint.get(identifier, path, {
       disableCodecs: true,
@@ -209,6 +250,17 @@ const make = (options: DocumentOptions) => {
       path === "/embeddings" ? "Create embeddings (OpenAI, without /v1)" : "Create embeddings (OpenAI)"
     )
 
+  return HttpApiGroup.make("OpenAI").add(
+    keyed(embeddings("embeddings", "/v1/embeddings").annotate(OpenApi.Transform, acceptUnknownFields)),
+    keyed(embeddings("embeddingsAlias", "/embeddings").annotate(OpenApi.Transform, acceptUnknownFields)),
+    keyed(models("models", "/v1/models")),
+    keyed(models("modelsAlias", "/models"))
+  ).annotate(OpenApi.Description, "OpenAI-compatible routes; errors in OpenAI's shape")
+}
+
+/** Probes and metrics. */
+const operationsGroup = (h: Helpers) => {
+  const { errors, keyed, plain } = h
   const health = HttpApiEndpoint.get("health", "/health", {
     disableCodecs: true,
     success: Schemas.HealthOk,
@@ -243,6 +295,20 @@ const make = (options: DocumentOptions) => {
     error: errors("tei", plain)
   }).annotate(OpenApi.Summary, "Prometheus metrics of the engine, the model and HTTP")
 
+  return HttpApiGroup.make("Operations").add(
+    health,
+    healthAt("rootHealth", "/"),
+    healthAt("ping", "/ping"),
+    ready,
+    keyed(info),
+    metrics
+  )
+    .annotate(OpenApi.Description, "Probes and metrics (no API key needed, except /info)")
+}
+
+/** This document and its page, and the dashboard. */
+const documentationGroups = (h: Helpers) => {
+  const { errors, plain } = h
   const openapi = (identifier: "openapi" | "teiOpenapi", path: "/openapi.json" | "/api-doc/openapi.json") =>
     HttpApiEndpoint.get(identifier, path, {
       disableCodecs: true,
@@ -271,41 +337,22 @@ const make = (options: DocumentOptions) => {
     error: errors("tei", [...plain, "invalid_request"])
   }).annotate(OpenApi.Summary, "The dashboard's samples, one per second")
 
-  const tei = HttpApiGroup.make("TEI").add(
-    keyed(embedAt("embed", "/embed")),
-    keyed(embedAt("root", "/")),
-    keyed(embedAt("invocations", "/invocations")),
-    keyed(embedAll),
-    keyed(tokenize),
-    keyed(decode),
-    keyed(similarity),
-    keyed(otherModelType("predict", "/predict")),
-    keyed(otherModelType("rerank", "/rerank")),
-    keyed(otherModelType("embedSparse", "/embed_sparse"))
-  )
-    .annotate(OpenApi.Description, "Hugging Face text-embeddings-inference routes")
-  const openai = HttpApiGroup.make("OpenAI").add(
-    keyed(embeddings("embeddings", "/v1/embeddings").annotate(OpenApi.Transform, acceptUnknownFields)),
-    keyed(embeddings("embeddingsAlias", "/embeddings").annotate(OpenApi.Transform, acceptUnknownFields)),
-    keyed(models("models", "/v1/models")),
-    keyed(models("modelsAlias", "/models"))
-  ).annotate(OpenApi.Description, "OpenAI-compatible routes; errors in OpenAI's shape")
-  const operations = HttpApiGroup.make("Operations").add(
-    health,
-    healthAt("rootHealth", "/"),
-    healthAt("ping", "/ping"),
-    ready,
-    keyed(info),
-    metrics
-  )
-    .annotate(OpenApi.Description, "Probes and metrics (no API key needed, except /info)")
-  const documentation = HttpApiGroup.make("Documentation").add(
-    openapi("openapi", "/openapi.json"),
-    openapi("teiOpenapi", "/api-doc/openapi.json"),
-    docs
-  )
-  const live = HttpApiGroup.make("Dashboard").add(dashboard, feed)
+  return {
+    documentation: HttpApiGroup.make("Documentation").add(
+      openapi("openapi", "/openapi.json"),
+      openapi("teiOpenapi", "/api-doc/openapi.json"),
+      docs
+    ),
+    live: HttpApiGroup.make("Dashboard").add(dashboard, feed)
+  }
+}
 
+const make = (options: DocumentOptions) => {
+  const h = helpers(options)
+  const tei = teiGroup(h)
+  const openai = openaiGroup(h)
+  const operations = operationsGroup(h)
+  const { documentation, live } = documentationGroups(h)
   return HttpApi.make("adabatch").add(tei, openai, operations, documentation, live)
     .annotate(OpenApi.Title, "adabatch")
     .annotate(OpenApi.Version, version)

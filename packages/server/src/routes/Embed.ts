@@ -9,9 +9,9 @@
 import type { Embedder, EmbeddingModel } from "@adabatch/core"
 import { Result } from "effect"
 import { ApiError } from "../ApiError.js"
-import * as Encoding from "../Encoding.js"
 import type { ServerConfig } from "../ServerConfig.js"
-import * as TeiRequests from "../TeiRequests.js"
+import * as Encoding from "../wire/Encoding.js"
+import * as TeiRequests from "../wire/TeiRequests.js"
 import * as Prompts from "./Prompts.js"
 
 /**

@@ -9,9 +9,9 @@ import type { Embedder, TokenStates } from "@adabatch/core"
 import { Effect, Result } from "effect"
 import { HttpServerResponse } from "effect/http"
 import type { ApiError } from "../ApiError.js"
-import * as Encoding from "../Encoding.js"
 import type { ServerConfig } from "../ServerConfig.js"
-import * as TeiRequests from "../TeiRequests.js"
+import * as Encoding from "../wire/Encoding.js"
+import * as TeiRequests from "../wire/TeiRequests.js"
 import * as Prompts from "./Prompts.js"
 
 type EmbedderService = Embedder.Embedder["Service"]

@@ -13,9 +13,9 @@ import type { Embedder } from "@adabatch/core"
 import { Effect, Result, Schema } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { ApiError } from "../ApiError.js"
-import { decoder } from "../Requests.js"
 import type { ServerConfig } from "../ServerConfig.js"
-import * as TeiRequests from "../TeiRequests.js"
+import { decoder } from "../wire/Requests.js"
+import * as TeiRequests from "../wire/TeiRequests.js"
 import * as Prompts from "./Prompts.js"
 
 type EmbedderService = Embedder.Embedder["Service"]
@@ -74,9 +74,12 @@ export const handle = (
       new ApiError({ kind: "empty_input", message: "`inputs.sentences` cannot be empty", param: "inputs.sentences" })
     )
   }
-  const texts = [inputs.source_sentence, ...inputs.sentences]
-  const checked = TeiRequests.checkList("inputs.sentences", texts, config.maxClientBatch)
+  const source = TeiRequests.checkOne("inputs.source_sentence", inputs.source_sentence)
+  if (Result.isFailure(source)) return Effect.fail(source.failure)
+  // the source sentence is embedded with the others: it counts in the client batch limit
+  const checked = TeiRequests.checkList("inputs.sentences", inputs.sentences, config.maxClientBatch - 1)
   if (Result.isFailure(checked)) return Effect.fail(checked.failure)
+  const texts = [inputs.source_sentence, ...inputs.sentences]
   const prompt = Prompts.resolve(parameters?.prompt_name, service.info.prompts, config)
   if (Result.isFailure(prompt)) return Effect.fail(prompt.failure)
   return service.embed(texts, {

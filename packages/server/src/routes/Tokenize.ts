@@ -16,7 +16,7 @@ import { Effect, Result } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { ApiError } from "../ApiError.js"
 import type { ServerConfig } from "../ServerConfig.js"
-import * as TeiRequests from "../TeiRequests.js"
+import * as TeiRequests from "../wire/TeiRequests.js"
 import * as Prompts from "./Prompts.js"
 
 type EmbedderService = Embedder.Embedder["Service"]
@@ -57,9 +57,7 @@ export const tokenize = (
   if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
   const request = decoded.success
   const checked = typeof request.inputs === "string"
-    ? request.inputs.length === 0
-      ? Result.fail(new ApiError({ kind: "empty_input", message: "`inputs` cannot be empty", param: "inputs" }))
-      : Result.succeed(new TeiRequests.Checked([request.inputs], true))
+    ? TeiRequests.checkOne("inputs", request.inputs)
     : TeiRequests.checkList("inputs", request.inputs, config.maxClientBatch)
   if (Result.isFailure(checked)) return Effect.fail(checked.failure)
   const prompt = Prompts.resolve(request.prompt_name, service.info.prompts, config)
@@ -102,9 +100,7 @@ export const decode = (
   const ids = decoded.success.ids
   const single = ids.length === 0 || typeof ids[0] === "number"
   const checked = single
-    ? ids.length === 0
-      ? Result.fail(new ApiError({ kind: "empty_input", message: "`ids` cannot be empty", param: "ids" }))
-      : Result.succeed(new TeiRequests.Checked([ids as ReadonlyArray<number>], true))
+    ? TeiRequests.checkOne("ids", ids as ReadonlyArray<number>)
     : TeiRequests.checkList("ids", ids as ReadonlyArray<ReadonlyArray<number>>, config.maxClientBatch)
   if (Result.isFailure(checked)) return Effect.fail(checked.failure)
   return service.decode(checked.success.inputs, decoded.success.skip_special_tokens ?? true).pipe(

@@ -10,8 +10,8 @@
  */
 import type { EmbeddingModel } from "@adabatch/core"
 import { Result, Schema } from "effect"
-import { ApiError, invalidField } from "./ApiError.js"
-import { decoder } from "./Requests.js"
+import { ApiError, invalidField } from "../ApiError.js"
+import { decoder, loneSurrogate } from "./Requests.js"
 
 type Input = EmbeddingModel.Input
 
@@ -255,8 +255,22 @@ const empty = (param: string) => new ApiError({ kind: "empty_input", message: `\
 const isEmpty = (input: Input): boolean => input.length === 0
 
 /**
+ * A 400 `Validation` naming the input when a text holds a lone UTF-16 surrogate: TEI's JSON parser
+ * (serde_json) refuses `"\ud800"` as a syntax error, which its server answers 400; a text the
+ * tokenizer would silently change is never embedded here either.
+ */
+const malformed = (param: string, input: Input): ApiError | undefined => {
+  if (typeof input !== "string") return undefined
+  const wrong = loneSurrogate(input)
+  return wrong === undefined
+    ? undefined
+    : new ApiError({ kind: "invalid_json", message: `invalid request: "${param}" ${wrong}`, param })
+}
+
+/**
  * Checks a list of inputs (`field` names it in errors): TEI's `Empty` (400) for an empty list or
- * an empty input, `Validation` (422) for more than `maxInputs`.
+ * an empty input, `Validation` (422) for more than `maxInputs`, `Validation` (400) for a text that
+ * holds a lone UTF-16 surrogate.
  *
  * @since 0.1.0
  * @category checks
@@ -277,7 +291,11 @@ export const checkList = <A extends Input>(
       })
     )
   }
-  for (let i = 0; i < list.length; i++) if (isEmpty(list[i]!)) return Result.fail(empty(`${field}[${i}]`))
+  for (let i = 0; i < list.length; i++) {
+    if (isEmpty(list[i]!)) return Result.fail(empty(`${field}[${i}]`))
+    const refused = malformed(`${field}[${i}]`, list[i]!)
+    if (refused !== undefined) return Result.fail(refused)
+  }
   return Result.succeed(new Checked(list, false))
 }
 
@@ -295,8 +313,20 @@ export const checkInputs = (
 ): Result.Result<Checked<Input>, ApiError> => {
   const single = typeof inputs === "string" || inputs.length === 0 || typeof inputs[0] === "number"
   if (!single) return checkList(field, inputs as ReadonlyArray<Input>, maxInputs)
-  const input = inputs as Input
-  return isEmpty(input) ? Result.fail(empty(field)) : Result.succeed(new Checked([input], true))
+  return checkOne(field, inputs as Input)
+}
+
+/**
+ * Checks one input sent on its own (`field` names it in errors): TEI's `Empty` (400) when it is
+ * empty, a 400 `Validation` when a text holds a lone UTF-16 surrogate.
+ *
+ * @since 0.1.0
+ * @category checks
+ */
+export const checkOne = <A extends Input>(field: string, input: A): Result.Result<Checked<A>, ApiError> => {
+  if (isEmpty(input)) return Result.fail(empty(field))
+  const refused = malformed(field, input)
+  return refused === undefined ? Result.succeed(new Checked([input], true)) : Result.fail(refused)
 }
 
 /**

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Result, Schema, SchemaIssue } from "effect"
-import { ApiError, invalidField } from "./ApiError.js"
+import { ApiError, invalidField } from "../ApiError.js"
 
 const Text = Schema.String.annotate({ message: "must be a string" })
 
@@ -275,22 +275,28 @@ interface WellFormed {
   isWellFormed(): boolean
 }
 
-const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+const loneSurrogatePattern = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 /**
- * A 400 when `text` holds a lone UTF-16 surrogate (JSON allows `"\ud800"`, but it is not a
- * character: no UTF-8 encodes it, and the tokenizer would drop it silently, embedding a text the
- * client did not send).
+ * What is wrong with `text` when it holds a lone UTF-16 surrogate (JSON allows `"\ud800"`, but it
+ * is not a character: no UTF-8 encodes it, and the tokenizer would drop it silently, embedding a
+ * text the client did not send); `undefined` when it holds none.
+ *
+ * @since 0.1.0
+ * @category decoding
  */
-const checkWellFormed = (param: string, text: string): ApiError | undefined => {
+export const loneSurrogate = (text: string): string | undefined => {
   if ((text as unknown as WellFormed).isWellFormed()) return undefined
-  const at = loneSurrogate.exec(text)?.index ?? 0
+  const at = loneSurrogatePattern.exec(text)?.index ?? 0
   const unit = text.charCodeAt(at).toString(16)
-  return invalidField(
-    param,
-    `holds a lone UTF-16 surrogate (\\u${unit} at character ${at}), which is not a character: ` +
-      "encode characters outside the Basic Multilingual Plane as a surrogate pair"
-  )
+  return `holds a lone UTF-16 surrogate (\\u${unit} at character ${at}), which is not a character: ` +
+    "encode characters outside the Basic Multilingual Plane as a surrogate pair"
+}
+
+/** A 400 when `text` holds a lone UTF-16 surrogate (see `loneSurrogate`). */
+const checkWellFormed = (param: string, text: string): ApiError | undefined => {
+  const wrong = loneSurrogate(text)
+  return wrong === undefined ? undefined : invalidField(param, wrong)
 }
 
 /**
