@@ -1,4 +1,5 @@
-import { Engine, Routes, ServerConfig } from "@adabatch/server"
+import { EngineLayers } from "@adabatch/core"
+import { Routes, ServerConfig } from "@adabatch/server"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
@@ -11,7 +12,7 @@ const Hello = HttpRouter.add("GET", "/hello", HttpServerResponse.text("hello"))
 
 // adabatch under /ml: /ml/embed, /ml/v1/embeddings, /ml/health, /ml/metrics, ... on the model
 // of the Embedder below it.
-const Adabatch = Routes.layer(config, { prefix: "/ml" }).pipe(Layer.provide(Engine.layer(config)))
+const Adabatch = Routes.layer(config, { prefix: "/ml" }).pipe(Layer.provide(EngineLayers.layer(config)))
 
 // One HTTP server for both.
 export const App = HttpRouter.serve(Layer.mergeAll(Hello, Adabatch)).pipe(

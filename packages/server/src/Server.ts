@@ -27,7 +27,7 @@
  *
  * @since 0.1.0
  */
-import { Embedder, type EmbeddingModel, ModelError } from "@adabatch/core"
+import { Embedder, type EmbeddingModel, EngineLayers, ModelError } from "@adabatch/core"
 import { NodeHttpServer } from "@effect/platform-node"
 import { type Cause, Context, Duration, Effect, Exit, Layer, Scope } from "effect"
 import { HttpServer, type HttpServerError } from "effect/http"
@@ -35,13 +35,12 @@ import { NetAddress } from "effect/net"
 import * as Http from "node:http"
 import * as Net from "node:net"
 import * as Api from "./Api.js"
-import * as Engine from "./Engine.js"
+import type { ServerConfig } from "./config/index.js"
 import * as Backpressure from "./http/Backpressure.js"
 import * as Routes from "./http/Routes.js"
 import * as LayoutView from "./LayoutView.js"
 import * as OpenConnections from "./OpenConnections.js"
 import * as Prompts from "./routes/Prompts.js"
-import type { ServerConfig } from "./ServerConfig.js"
 import { ServerState } from "./ServerState.js"
 
 /**
@@ -201,7 +200,7 @@ export const make = (
     // Shutdown step 3, after the engine has drained (finalizers run in reverse order).
     yield* Effect.addFinalizer(() => closeConnections(node, state, connections))
 
-    const embedderLayer = options.embedder ?? Engine.layer(config, options.model)
+    const embedderLayer = options.embedder ?? EngineLayers.layer(config, options.model)
     const context = yield* Layer.build(embedderLayer)
     const embedder = Context.get(context, Embedder.Embedder)
     const promptError = Prompts.checkDefault(config, embedder.info.prompts)

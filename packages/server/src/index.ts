@@ -14,8 +14,6 @@ export * as ApiKey from "./ApiKey.js"
 /** @since 0.1.0 */
 export * as Encoding from "./wire/Encoding.js"
 /** @since 0.1.0 */
-export * as Engine from "./Engine.js"
-/** @since 0.1.0 */
 export * as Backpressure from "./http/Backpressure.js"
 /** @since 0.1.0 */
 export * as Body from "./http/Body.js"
@@ -36,12 +34,12 @@ export * as Routes from "./http/Routes.js"
 /** @since 0.1.0 */
 export * as Server from "./Server.js"
 /** @since 0.1.0 */
-export * as ServerConfig from "./ServerConfig.js"
+export * as ServerConfig from "./config/index.js"
 /** @since 0.1.0 */
 export * as ServerState from "./ServerState.js"
 
+import * as ServerConfig from "./config/index.js"
 import * as Server from "./Server.js"
-import * as ServerConfig from "./ServerConfig.js"
 
 /**
  * Starts the real server from a (partial) configuration and resolves once it is ready; `close()`

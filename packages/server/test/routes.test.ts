@@ -3,7 +3,8 @@
  * routes under a deeper prefix, the API key on adabatch's routes and, through `requireApiKey`, on
  * the host's own, and adabatch's HTTP metrics in the host's metric registry.
  */
-import { Engine, Routes, ServerConfig } from "@adabatch/server"
+import { EngineLayers } from "@adabatch/core"
+import { Routes, ServerConfig } from "@adabatch/server"
 import { NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer, Redacted } from "effect"
@@ -27,7 +28,7 @@ const HostMetrics = HttpRouter.add(
 )
 
 const Adabatch = Routes.layer(config, { prefix: "/v2/ml", dashboard: false }).pipe(
-  Layer.provide(Engine.layer(config))
+  Layer.provide(EngineLayers.layer(config))
 )
 
 const App = HttpRouter.serve(Layer.mergeAll(Private, HostMetrics, Adabatch), { disableLogger: true }).pipe(
@@ -38,7 +39,7 @@ const App = HttpRouter.serve(Layer.mergeAll(Private, HostMetrics, Adabatch), { d
 const Documented: Layer.Layer<never, never, HttpRouter.HttpRouter> = Routes.layer(
   ServerConfig.make({ model: "tiny" }),
   { prefix: "/ml" }
-).pipe(Layer.provide(Engine.layer(ServerConfig.make({ model: "tiny" }))), Layer.orDie)
+).pipe(Layer.provide(EngineLayers.layer(ServerConfig.make({ model: "tiny" }))), Layer.orDie)
 void Documented
 
 const auth = { authorization: "Bearer host-key" }

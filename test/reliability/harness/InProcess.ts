@@ -4,7 +4,8 @@
  * service for the `ModelTesting` hooks (worker thread ids, restarts, crash on demand).
  */
 import { EmbeddingModel, ModelSource } from "@adabatch/core"
-import { Engine, makeServer, type Server, ServerConfig } from "@adabatch/server"
+import { EngineLayers } from "@adabatch/core"
+import { makeServer, type Server, ServerConfig } from "@adabatch/server"
 import { Effect, Layer } from "effect"
 
 export interface InProcessServer extends Server.ServerHandle {
@@ -30,7 +31,7 @@ export const start = async (
     Effect.map(
       // the server's own model settings (workers, threads, run timeout), then the test's overrides
       ModelSource.make({
-        ...Engine.modelOptions(ServerConfig.make({ ...config, model: name })),
+        ...EngineLayers.modelOptions(ServerConfig.make({ ...config, model: name })),
         ...model,
         model: name
       }),

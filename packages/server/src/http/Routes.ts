@@ -9,7 +9,7 @@
  * embedding requests and on request-body bytes in flight, the body timeout and size limit, and the
  * HTTP metrics (recorded in the metric registry of the fiber, so the host's `PrometheusMetrics`
  * shows adabatch's series beside its own). The model comes from the `Embedder` service in the
- * context (`Engine.layer(config)` builds the configured one).
+ * context (`EngineLayers.layer(config)` from `@adabatch/core` builds the configured one).
  *
  * Closing the Layer's scope drains it: new requests are refused 503 (`Connection: close`), and
  * the scope waits (up to 5 s) until every request adabatch has taken is answered. Built inside
@@ -24,16 +24,15 @@
  *
  * @example
  * ```ts
- * import { Engine, Routes, ServerConfig } from "@adabatch/server"
+ * import { EngineLayers } from "@adabatch/core"
+ * import { Routes, ServerConfig } from "@adabatch/server"
  * import { Layer } from "effect"
  * import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { IncomingMessage } from "node:http"
-import type * as Net from "node:net"
  *
  * const config = ServerConfig.make({ model: "tiny" })
  * // /ml/embed, /ml/v1/embeddings, /ml/health, ... on the host's HttpRouter
  * const AdabatchRoutes: Layer.Layer<never, never, HttpRouter.HttpRouter> = Routes.layer(config, { prefix: "/ml" }).pipe(
- *   Layer.provide(Engine.layer(config)),
+ *   Layer.provide(EngineLayers.layer(config)),
  *   Layer.orDie
  * )
  * ```
@@ -48,10 +47,10 @@ import type * as Net from "node:net"
 import * as Api from "../Api.js"
 import { ApiError, type Family, toResponse } from "../ApiError.js"
 import * as ApiKey from "../ApiKey.js"
+import type { ServerConfig } from "../config/index.js"
 import * as DashboardFeed from "../dashboard/Feed.js"
 import * as EventLoopMetrics from "../EventLoopMetrics.js"
 import * as Prompts from "../routes/Prompts.js"
-import type { ServerConfig } from "../ServerConfig.js"
 import { ServerState } from "../ServerState.js"
 
 /**

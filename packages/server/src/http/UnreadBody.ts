@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import type { Headers } from "effect/http"
 import { type HttpServerRequest, HttpServerResponse } from "effect/http"
 import { IncomingMessage } from "node:http"
-import type { ServerConfig } from "../ServerConfig.js"
+import type { ServerConfig } from "../config/index.js"
 import type { ServerState } from "../ServerState.js"
 import * as Body from "./Body.js"
 

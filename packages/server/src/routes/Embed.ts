@@ -9,7 +9,7 @@
 import type { Embedder, EmbeddingModel } from "@adabatch/core"
 import { Result } from "effect"
 import { ApiError } from "../ApiError.js"
-import type { ServerConfig } from "../ServerConfig.js"
+import type { ServerConfig } from "../config/index.js"
 import * as Encoding from "../wire/Encoding.js"
 import * as TeiRequests from "../wire/TeiRequests.js"
 import * as Prompts from "./Prompts.js"

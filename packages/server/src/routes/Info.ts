@@ -7,10 +7,9 @@
  *
  * @since 0.1.0
  */
-import { type Batcher, type EmbeddingModel, version } from "@adabatch/core"
-import * as Engine from "../Engine.js"
+import { type Batcher, type EmbeddingModel, EngineLayers, version } from "@adabatch/core"
+import type { ServerConfig } from "../config/index.js"
 import * as LayoutView from "../LayoutView.js"
-import type { ServerConfig } from "../ServerConfig.js"
 
 /**
  * The name the server reports for its model: `--served-model-name`, else the model's id.
@@ -47,7 +46,7 @@ export const body = (
   max_client_batch_size: config.maxClientBatch,
   auto_truncate: config.autoTruncate,
   // long texts are tokenized in worker threads (see `ModelTokenizer`), the rest on the event loop
-  tokenization_workers: Engine.tokenizerWorkers(config),
+  tokenization_workers: EngineLayers.tokenizerWorkers(config),
   version,
   sha: null,
   docker_label: null,
@@ -69,7 +68,7 @@ export const body = (
   max_inflight_bytes: inflightBytes,
   body_timeout_ms: config.bodyTimeoutMs,
   write_timeout_ms: config.writeTimeoutMs,
-  run_timeout_ms: Engine.runTimeoutMs(config),
+  run_timeout_ms: EngineLayers.runTimeoutMs(config),
   batching: {
     config: {
       batch_policy: config.batchPolicy,

@@ -7,7 +7,7 @@
  */
 import { Result } from "effect"
 import { ApiError } from "../ApiError.js"
-import type { ServerConfig } from "../ServerConfig.js"
+import type { ServerConfig } from "../config/index.js"
 
 const names = (prompts: Readonly<Record<string, string>>): string =>
   Object.keys(prompts).map((k) => JSON.stringify(k)).join(", ")

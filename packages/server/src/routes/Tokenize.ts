@@ -15,7 +15,7 @@ import type { Embedder, EmbeddingModel, ModelError } from "@adabatch/core"
 import { Effect, Result } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { ApiError } from "../ApiError.js"
-import type { ServerConfig } from "../ServerConfig.js"
+import type { ServerConfig } from "../config/index.js"
 import * as TeiRequests from "../wire/TeiRequests.js"
 import * as Prompts from "./Prompts.js"
 
