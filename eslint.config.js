@@ -33,5 +33,14 @@ export default tseslint.config(
       "no-constant-condition": "off",
       "require-yield": "off"
     }
+  },
+  {
+    // Issue #12: modules under 400 code lines, functions under 120 (comments and blank lines not
+    // counted), in the packages' sources.
+    files: ["packages/*/src/**/*.ts", "packages/*/src/**/*.mjs"],
+    rules: {
+      "max-lines": ["error", { max: 400, skipComments: true, skipBlankLines: true }],
+      "max-lines-per-function": ["error", { max: 120, skipComments: true, skipBlankLines: true, IIFEs: true }]
+    }
   }
 )

@@ -6,7 +6,7 @@
  */
 import { table } from "@adabatch/testkit/Markdown"
 import * as Stats from "@adabatch/testkit/Stats"
-import { num, spread } from "./Report.js"
+import { num, spread } from "./report/Format.js"
 import type { Results } from "./Results.js"
 import type { LayoutResult } from "./scenarios/LayoutScenario.js"
 import type { Headline } from "./Summary.js"
