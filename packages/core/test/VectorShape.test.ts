@@ -32,15 +32,24 @@ describe("VectorShape", () => {
 
   it("a model that does not normalise: normalised here when asked, cut then re-normalised, or cut only", () => {
     const raw = [f32([3, 4, 12])]
-    assert.deepStrictEqual(list(VectorShape.shape(raw, false, { normalize: true })[0]!), [3 / 13, 4 / 13, 12 / 13].map(Math.fround))
-    assert.deepStrictEqual(list(VectorShape.shape(raw, false, { dimensions: 2, normalize: true })[0]!), [0.6, 0.8].map(Math.fround))
+    assert.deepStrictEqual(
+      list(VectorShape.shape(raw, false, { normalize: true })[0]!),
+      [3 / 13, 4 / 13, 12 / 13].map(Math.fround)
+    )
+    assert.deepStrictEqual(
+      list(VectorShape.shape(raw, false, { dimensions: 2, normalize: true })[0]!),
+      [0.6, 0.8].map(Math.fround)
+    )
     assert.deepStrictEqual(list(VectorShape.shape(raw, false, { dimensions: 2, normalize: false })[0]!), [3, 4])
     // `normalize` defaults to the model's: raw vectors stay raw, cut or not
     assert.deepStrictEqual(list(VectorShape.shape(raw, false, { dimensions: 2 })[0]!), [3, 4])
     assert.strictEqual(VectorShape.shape(raw, false, {}), raw)
     assert.strictEqual(VectorShape.shape(raw, false, { normalize: false }), raw)
     // all the dimensions (or more): the whole vector
-    assert.deepStrictEqual(list(VectorShape.shape(raw, false, { dimensions: 3, normalize: true })[0]!), [3 / 13, 4 / 13, 12 / 13].map(Math.fround))
+    assert.deepStrictEqual(
+      list(VectorShape.shape(raw, false, { dimensions: 3, normalize: true })[0]!),
+      [3 / 13, 4 / 13, 12 / 13].map(Math.fround)
+    )
     assert.strictEqual(VectorShape.shape(raw, false, { dimensions: 3, normalize: false })[0], raw[0])
   })
 
@@ -51,7 +60,9 @@ describe("VectorShape", () => {
     assert.isUndefined(VectorShape.shaper(true, { normalize: false }))
     assert.strictEqual(VectorShape.shape(unit, true, { dimensions: 3, normalize: true })[0], unit[0], "no copy")
     assert.deepStrictEqual(list(VectorShape.shape(unit, true, { dimensions: 1 })[0]!), [1])
-    assert.deepStrictEqual(list(VectorShape.shape(unit, true, { dimensions: 1, normalize: false })[0]!), [Math.fround(0.6)])
+    assert.deepStrictEqual(list(VectorShape.shape(unit, true, { dimensions: 1, normalize: false })[0]!), [
+      Math.fround(0.6)
+    ])
   })
 
   it("property: a cut asked normalised is unit length (or zero) and points the way of the cut", () => {
