@@ -30,14 +30,16 @@ import {
   type TokenizerWorkerFailed
 } from "./model/ModelError.js"
 import * as TokenStates from "./TokenStates.js"
+import * as VectorShape from "./VectorShape.js"
 
 /**
- * Per-call options.
+ * Per-call options. `dimensions` and `normalize` shape the vectors `embed` answers, once, in core
+ * (see `VectorShape`): without them, vectors are the model's.
  *
  * @since 0.1.0
  * @category models
  */
-export interface EmbedOptions {
+export interface EmbedOptions extends VectorShape.Options {
   /** Cut over-long texts instead of failing with `InputTooLong` (default `false`). */
   readonly truncate?: boolean
   /** Which end `truncate` cuts: `"right"` (default) keeps the start, `"left"` keeps the end. */
@@ -97,7 +99,11 @@ export type EmbedError = InputTooLong | TokenizationFailed | TokenizerWorkerFail
  */
 export class Embedder extends Context.Service<Embedder, {
   readonly info: ModelInfo
-  /** Embeds texts (or token ids): one vector per input, in order. */
+  /**
+   * Embeds texts (or token ids): one vector per input, in order, shaped by `options.dimensions`
+   * and `options.normalize` (see `VectorShape`). A `dimensions` that is not an integer from 1 to
+   * `info.dimension` is a defect (check it first).
+   */
   readonly embed: (texts: ReadonlyArray<Input>, options?: EmbedOptions) => Effect.Effect<EmbedResult, EmbedError>
   /**
    * The token states of each input (TEI's `/embed_all`), computed in runs of their own on the
@@ -106,7 +112,7 @@ export class Embedder extends Context.Service<Embedder, {
    */
   readonly embedAll: (
     texts: ReadonlyArray<Input>,
-    options?: EmbedOptions
+    options?: Omit<EmbedOptions, keyof VectorShape.Options>
   ) => Effect.Effect<TokenStates.TokenStatesResult, TokenStates.TokenStatesError>
   /** The tokens of each text, with ids, text and offsets (TEI's `/tokenize`). */
   readonly tokens: (
@@ -308,6 +314,10 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
         }),
       embed: (texts, options) =>
         Effect.suspend(() => {
+          // a caller's mistake (the server checks `dimensions` against the model first)
+          const misfit = options === undefined ? undefined : VectorShape.check(options, model.info.dimension)
+          if (misfit !== undefined) return Effect.die(new RangeError(misfit))
+          const shape = options === undefined ? undefined : VectorShape.shaper(model.info.normalize, options)
           // Admission is asked once, before tokenizing what could not be queued anyway (overload
           // protection): the permit holds the room until the texts are submitted.
           const permit = batcher.admit(texts.length, timeoutMsOf(options))
@@ -322,7 +332,7 @@ export const layerEmbedder: Layer.Layer<Embedder, never, EmbeddingModel | Embedd
                 const tokenCounts = new Array<number>(timed.length)
                 let tokens = 0
                 for (let i = 0; i < timed.length; i++) {
-                  embeddings[i] = timed[i]!.value
+                  embeddings[i] = shape === undefined ? timed[i]!.value : shape(timed[i]!.value)
                   const count = encoded[i]!.ids.length
                   tokenCounts[i] = count
                   tokens += count

@@ -5,7 +5,7 @@
  * - scheduling: {@link Batcher}, {@link BatchSizePolicy}, {@link WaitPolicy}, {@link QueuePolicy},
  *   {@link BatchError}, {@link BatchMetrics} (generic over any `batch -> results` function);
  * - model: {@link EmbeddingModel}, {@link ModelError} and the model Layers;
- * - glue: {@link Embedder} (the model behind the engine).
+ * - glue: {@link Embedder} (the model behind the engine), {@link VectorShape} (`dimensions`, `normalize`).
  *
  * Test hooks (crash a model worker, fault injection) are in `@adabatch/core/testing`.
  *
@@ -34,6 +34,8 @@ export * as EmbeddingModel from "./model/EmbeddingModel.js"
 export * as ModelError from "./model/ModelError.js"
 /** @since 0.1.0 */
 export * as Embedder from "./Embedder.js"
+/** Vectors cut to `dimensions` and normalised, once, in core. @since 0.1.0 */
+export * as VectorShape from "./VectorShape.js"
 /** @since 0.1.0 */
 export * as EngineLayers from "./EngineLayers.js"
 /** @since 0.1.0 */

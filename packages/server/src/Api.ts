@@ -156,9 +156,9 @@ const modelRoutes = (ctx: HandlerContext) => {
   const embedOpenAI = Handlers.embedRoute(ctx, Requests.decodeOpenAI, "input", (body, service) => {
     const servedName = Info.servedName(config, service.info)
     if (body.model !== undefined && body.model !== null) Effect.runSync(Models.warnModel(body.model, servedName))
-    const render = OpenAI.renderer(body, service.info, servedName)
-    if (render instanceof ApiError) return render
-    return { inputs: body.input, truncate: body.truncate ?? config.autoTruncate, render }
+    const plan = OpenAI.plan(body, service.info, servedName, config.autoTruncate)
+    if (plan instanceof ApiError) return plan
+    return { inputs: body.input, truncate: plan.options.truncate === true, options: plan.options, render: plan.render }
   })
 
   const tokenize = Handlers.jsonRoute(ctx, (json, service) => Tokenize.tokenize(json, service, config))

@@ -106,13 +106,4 @@ describe("Encoding", () => {
     expect(bytes.length).toBe(12)
     expect([bytes.readFloatLE(0), bytes.readFloatLE(4), bytes.readFloatLE(8)]).toEqual([1.5, -2, 0.125])
   })
-
-  it("normalises a copy, optionally truncated first, and keeps a zero vector at zero", () => {
-    const v = new Float32Array([3, 4, 12])
-    const unit = Encoding.normalized(v)
-    expect(Array.from(unit)).toEqual([3 / 13, 4 / 13, 12 / 13].map(Math.fround))
-    expect(Array.from(v)).toEqual([3, 4, 12])
-    expect(Array.from(Encoding.normalized(v, 2))).toEqual([0.6, 0.8].map(Math.fround))
-    expect(Array.from(Encoding.normalized(new Float32Array(3)))).toEqual([0, 0, 0])
-  })
 })

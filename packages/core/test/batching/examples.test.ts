@@ -16,7 +16,8 @@ const sources: ReadonlyArray<readonly [string, number]> = [
   ["packages/core/src/batching/BatchSizePolicy.ts", 2],
   ["packages/core/src/batching/WaitPolicy.ts", 3],
   ["packages/core/src/batching/QueuePolicy.ts", 1],
-  ["packages/core/src/Embedder.ts", 1]
+  ["packages/core/src/Embedder.ts", 1],
+  ["packages/core/src/VectorShape.ts", 2]
 ]
 
 /** The `@example` code blocks of a source file, doc-comment stars removed. */

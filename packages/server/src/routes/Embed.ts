@@ -2,7 +2,8 @@
  * TEI's `POST /embed` (also served at `POST /` and `/invocations`, as TEI does for Inference
  * Endpoints and SageMaker): texts or token ids in, one vector per input out, with `normalize`,
  * `truncate`, `truncation_direction`, `prompt_name` and `dimensions` (cut to the first
- * `dimensions` values, then re-normalised unless `normalize` is false, as TEI does).
+ * `dimensions` values, then re-normalised unless `normalize` is false, as TEI does): the fields are
+ * checked here and passed to `Embedder.embed`, which shapes the vectors (core's `VectorShape`).
  *
  * @since 0.1.0
  */
@@ -52,26 +53,6 @@ export const checkDimensions = (dimensions: number | null | undefined, dimension
 }
 
 /**
- * The vectors as TEI answers them: cut to `dimensions`, then unit length when `normalize` (a model
- * that normalises itself gives unit vectors either way).
- *
- * @since 0.1.0
- * @category rendering
- */
-export const shape = (
-  vectors: ReadonlyArray<Float32Array>,
-  modelNormalizes: boolean,
-  normalize: boolean,
-  dimensions: number | undefined
-): ReadonlyArray<Float32Array> => {
-  const full = dimensions === undefined || vectors.length === 0 || dimensions >= vectors[0]!.length
-  if (full) return !normalize || modelNormalizes ? vectors : vectors.map((v) => Encoding.normalized(v))
-  return normalize
-    ? vectors.map((v) => Encoding.normalized(v, dimensions))
-    : vectors.map((v) => v.subarray(0, dimensions))
-}
-
-/**
  * The plan of one `/embed` request, or the error that refuses it.
  *
  * @since 0.1.0
@@ -88,15 +69,15 @@ export const plan = (
   if (Result.isFailure(prompt)) return prompt.failure
   const refused = checkDimensions(body.dimensions, info.dimension)
   if (refused !== undefined) return refused
-  const normalize = body.normalize ?? true
-  const dimensions = body.dimensions ?? undefined
   return {
     checked: checked.success,
     options: {
       truncate: body.truncate ?? config.autoTruncate,
       direction: TeiRequests.direction(body.truncation_direction),
-      prompt: prompt.success
+      prompt: prompt.success,
+      normalize: body.normalize ?? true,
+      dimensions: body.dimensions ?? undefined
     },
-    render: (vectors) => Encoding.matrixJson(shape(vectors, info.normalize, normalize, dimensions))
+    render: Encoding.matrixJson
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Fast serialisation of embedding vectors: JSON number arrays written digit by digit straight into
  * the bytes handed to Node (no per-number strings, no copy), base64 of little-endian float32 bytes
- * (as OpenAI sends), L2 normalisation and Matryoshka-style dimension truncation.
+ * (as OpenAI sends). (Normalisation and `dimensions` are core's: `VectorShape`.)
  *
  * Each float32 is written with 9 significant digits, trailing zeros dropped (`0.5`, `-0.0123456789`,
  * `1.5e-7`): 9 digits always round-trip a float32, so `Math.fround(JSON.parse(text))` gives back
@@ -307,32 +307,4 @@ export const vectorBase64 = (v: Float32Array): string => {
   const bytes = Buffer.alloc(v.byteLength)
   for (let i = 0; i < v.length; i++) bytes.writeFloatLE(v[i]!, i * 4)
   return bytes.toString("base64")
-}
-
-/**
- * The L2 norm.
- *
- * @since 0.1.0
- * @category vectors
- */
-export const norm = (v: Float32Array): number => {
-  let sum = 0
-  for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!
-  return Math.sqrt(sum)
-}
-
-/**
- * A unit-length copy of the first `dimensions` values (all of them by default). A zero vector
- * stays zero.
- *
- * @since 0.1.0
- * @category vectors
- */
-export const normalized = (v: Float32Array, dimensions = v.length): Float32Array => {
-  const out = v.slice(0, dimensions)
-  const n = norm(out)
-  if (n > 0) {
-    for (let i = 0; i < out.length; i++) out[i] = out[i]! / n
-  }
-  return out
 }

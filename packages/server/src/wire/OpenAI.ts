@@ -3,13 +3,13 @@
  * "list", "data": [{"object": "embedding", "index", "embedding"}], "model", "usage"}`, each
  * embedding a JSON array of numbers or, with `encoding_format: "base64"`, the base64 of its
  * little-endian float32 bytes. `dimensions` cuts each vector to its first values, then
- * re-normalises it, as OpenAI's models do.
+ * re-normalises it, as OpenAI's models do: `Embedder.embed` does it (core's `VectorShape`), with
+ * `normalize: true` (OpenAI's vectors are always unit length).
  *
  * @since 0.1.0
  */
 import type { Embedder, EmbeddingModel } from "@adabatch/core"
 import { ApiError } from "../ApiError.js"
-import * as Embed from "../routes/Embed.js"
 import * as Encoding from "./Encoding.js"
 import type { OpenAIEmbeddingRequest } from "./Requests.js"
 
@@ -22,17 +22,29 @@ import type { OpenAIEmbeddingRequest } from "./Requests.js"
 export type Render = (vectors: ReadonlyArray<Float32Array>, result: Embedder.EmbedResult) => Uint8Array
 
 /**
- * The response writer of one request (`model` is the served model name), or the error that refuses
- * its `dimensions` (more than the model has).
+ * What one request asks of `Embedder.embed` and how its answer is written.
  *
  * @since 0.1.0
- * @category rendering
+ * @category models
  */
-export const renderer = (
+export interface Plan {
+  readonly options: Embedder.EmbedOptions
+  readonly render: Render
+}
+
+/**
+ * The plan of one request (`model` is the served model name, `autoTruncate` the default of
+ * `truncate`), or the error that refuses its `dimensions` (more than the model has).
+ *
+ * @since 0.1.0
+ * @category planning
+ */
+export const plan = (
   body: OpenAIEmbeddingRequest,
   info: EmbeddingModel.ModelInfo,
-  model: string
-): Render | ApiError => {
+  model: string,
+  autoTruncate: boolean
+): Plan | ApiError => {
   const dimension = info.dimension
   const dimensions = body.dimensions ?? undefined
   if (dimensions !== undefined && dimensions > dimension) {
@@ -43,10 +55,8 @@ export const renderer = (
     })
   }
   const base64 = body.encoding_format === "base64"
-  const cut = dimensions === undefined || dimensions === dimension ? undefined : dimensions
   const tail = `],"model":${JSON.stringify(model)},"usage":{"prompt_tokens":`
-  return (embeddings, result) => {
-    const vectors = Embed.shape(embeddings, info.normalize, true, cut)
+  const render: Render = (vectors, result) => {
     const writer = new Encoding.JsonWriter()
     writer.raw("{\"object\":\"list\",\"data\":[")
     for (let i = 0; i < vectors.length; i++) {
@@ -58,4 +68,5 @@ export const renderer = (
     }
     return writer.raw(`${tail}${result.tokens},"total_tokens":${result.tokens}}}`).finish()
   }
+  return { options: { truncate: body.truncate ?? autoTruncate, normalize: true, dimensions }, render }
 }
