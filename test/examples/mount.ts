@@ -14,8 +14,9 @@ const Hello = HttpRouter.add("GET", "/hello", HttpServerResponse.text("hello"))
 // of the Embedder below it.
 const Adabatch = Routes.layer(config, { prefix: "/ml" }).pipe(Layer.provide(EngineLayers.layer(config)))
 
-// One HTTP server for both.
-export const App = HttpRouter.serve(Layer.mergeAll(Hello, Adabatch)).pipe(
+// One HTTP server for both. HttpRouter.serve logs every request at INFO unless told not to: at
+// embedding rates that log line costs more than the router itself.
+export const App = HttpRouter.serve(Layer.mergeAll(Hello, Adabatch), { disableLogger: true }).pipe(
   Layer.provide(NodeHttpServer.layer(createServer, {
     port: Number(process.env.PORT ?? 8080),
     host: process.env.HOST ?? "0.0.0.0"
