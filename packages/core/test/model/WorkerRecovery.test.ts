@@ -6,6 +6,7 @@ import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Metric, Scope } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { ensureBuiltinModel } from "../../src/model/builtin/index.js"
 import type { EmbeddingModel } from "../../src/model/EmbeddingModel.js"
 import { InferenceFailed } from "../../src/model/ModelError.js"
 import * as ModelMetrics from "../../src/model/ModelMetrics.js"
@@ -136,6 +137,34 @@ describe("fault injection (poison inputs)", () => {
       }, "the stuck worker is replaced")
       assert.strictEqual((yield* embed(model, ["hello", "world"])).length, 2)
     })))
+
+  it.live(
+    "a run that is only slow, past the run timeout: its batch fails, its thread ends, a new worker replaces it",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        // A real onnxruntime run of the default model (16 x ~70 tokens on one thread: far longer than
+        // 20 ms). Its worker is closed, not terminated mid-run (a run returning into a terminated
+        // thread can abort the process with a Napi::Error, as seen at shutdown): it ends once the run
+        // has returned, and a new worker replaces it. (This test does not reproduce that abort itself.)
+        const dir = yield* ensureBuiltinModel("default")
+        const model = yield* OnnxModel.make({ dir, workers: 1, intraOpNumThreads: 1, runTimeout: "20 millis" })
+        const [slowThread] = ModelTesting.workerThreadIds(model)!
+        const long = Array.from(
+          { length: 16 },
+          (_, i) => `text ${i} ` + "the quick brown fox jumps over it ".repeat(10)
+        )
+        const failed = yield* embedFails(model, long)
+        assert.match(failed.reason, /did not finish the batch within 20 ms/)
+        // the slow thread ends by itself once its run is over (this process is still alive to see it)
+        yield* eventually(() => !liveThreadIds().includes(slowThread!), "the slow thread has ended")
+        // (no batch is run on the new worker: under load even one text can outlast a 20 ms timeout)
+        yield* eventually(() => {
+          const now = ModelTesting.workerThreadIds(model)![0]
+          return now !== undefined && now !== slowThread && liveThreadIds().includes(now)
+        }, "a new worker has replaced it")
+      })),
+    60_000
+  )
 })
 
 describe("restart failures", () => {

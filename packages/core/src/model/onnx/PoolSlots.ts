@@ -227,7 +227,11 @@ export const dispatch = (pool: Pool, slot: Slot, job: Job): void => {
     slot.timer = setTimeout(() => {
       if (slot.job !== job || slot.worker !== worker) return
       lose(pool, slot, `did not finish the batch within ${timeoutMs} ms and was terminated`)
-      retire(pool, worker.terminate())
+      // Closed, not terminated at once: a run that is only slow returns into a live thread, which
+      // then releases its session and ends (terminating it mid-run aborts the whole process when the
+      // run returns: onnxruntime-node throws a Napi::Error into the torn-down thread). A thread that
+      // is really stuck cannot read the close and is terminated after the close grace.
+      retire(pool, WorkerHandle.close(worker))
     }, timeoutMs)
   }
 }
