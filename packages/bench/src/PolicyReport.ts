@@ -36,7 +36,7 @@ export const section = (p: PolicyResult): Array<string> => {
   const minRatio = Math.min(...p.cases.map((c) => c.ratio))
   const maxP50 = Math.max(...p.cases.map((c) => c.half.p50Ratio))
   return [
-    "## 6. Batch-size policy on simulated cost curves (real time)",
+    "## 9. Batch-size policy on simulated cost curves (real time)",
     "",
     `The engine in front of a batch function that sleeps for the time a cost curve gives (items/s by batch size, ` +
     `x ${1 - p.noise}..${

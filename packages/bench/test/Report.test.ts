@@ -27,7 +27,7 @@ describe("Report.make", () => {
       "## 6. Worker layouts",
       "## 7. Workers or replicas: one server against several behind HAProxy",
       "## 8. adabatch against what a Node user would run instead",
-      "## 6. Batch-size policy on simulated cost curves (real time)",
+      "## 9. Batch-size policy on simulated cost curves (real time)",
       "## Not measured here"
     ])
     const files = report.charts.map((c) => c.file)

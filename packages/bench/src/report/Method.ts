@@ -37,7 +37,7 @@ export const section = (): Array<string> => [
     "requests, padded-token budget 16384, one batch pre-built, 512 permits), dataloader 2.2.3 (cache off, " +
     "maxBatchSize 32), and no batching (batch of 1). `fixed-N` is adabatch with fixed policies (cap N, 5 ms wait).",
     "- **The peer** is not a re-implementation: transformers.js, what a Node user would run instead, behind a " +
-    "plain `node:http` handler in its own process, compared with the real adabatch server over HTTP (section 6).",
+    "plain `node:http` handler in its own process, compared with the real adabatch server over HTTP (section 8).",
     "- **Model**: the built-in models have random weights with the real architecture, so their compute cost is real; " +
     "absolute latencies are this machine's."
   ].join("\n"),
