@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import type { EngineLayers } from "@adabatch/core"
 import { Data, Redacted, Result } from "effect"
 
 /**
@@ -25,63 +26,11 @@ export interface QueueDynamic {
  * @since 0.1.0
  * @category models
  */
-export interface ServerConfig {
+export interface ServerConfig extends EngineLayers.EngineSettings {
   /** Interface to listen on (default `127.0.0.1`). */
   readonly host: string
   /** TCP port; `0` picks a free one (default `8080`). */
   readonly port: number
-  /** `default`, `tiny`, `echo`, or a model directory path (default `default`). */
-  readonly model: string
-  /** `adaptive` learns the throughput-optimal batch size online; `fixed` always fills up to the cap. */
-  readonly batchPolicy: "adaptive" | "fixed"
-  /** Hard cap on items per batch (default 32). */
-  readonly maxBatchSize: number
-  /** Hard cap on the tokens of one batch (default 16384). */
-  readonly maxBatchTokens: number
-  /** Latency target of the adaptive batch-size policy, in ms; `undefined`: the policy's default. */
-  readonly targetLatencyMs: number | undefined
-  /** `adaptive`: wait only while it pays off, up to `maxWaitMs`; `fixed`: always wait `maxWaitMs`; `none`. */
-  readonly waitPolicy: "adaptive" | "fixed" | "none"
-  /** Longest time a batch waits for more items, in ms (default 5). */
-  readonly maxWaitMs: number
-  /** Queue capacity in items (default 1024). */
-  readonly queueCapacity: number
-  /** What a full queue does: `reject` answers 429, `backpressure` makes the request wait. */
-  readonly overflow: "reject" | "backpressure"
-  /**
-   * With `backpressure`: answer 429 at once to a request the queued work would keep past half its
-   * timeout, instead of letting it wait for a likely 504 (default true).
-   */
-  readonly shedLate: boolean
-  /** Let the queue capacity adapt between two bounds; `undefined`: fixed capacity. */
-  readonly queueDynamic: QueueDynamic | undefined
-  /** Vector dimension of the `echo` model; `undefined`: the model's default (384). Ignored for ONNX models. */
-  readonly echoDimension: number | undefined
-  /**
-   * Inference worker threads; `undefined` (`auto`): usable cores / threads, or, with `threads` also
-   * `auto`, the layout a calibration of the model on this machine picks (cached).
-   */
-  readonly workers: number | undefined
-  /** Intra-op threads per ONNX session; `undefined` (`auto`): usable cores / workers, or calibrated. */
-  readonly threads: number | undefined
-  /** Calibrate the worker layout again at start-up even when a cached calibration exists (default false). */
-  readonly recalibrate: boolean
-  /**
-   * Tokenization worker threads for the texts too long to tokenize on the event loop; 0 tokenizes
-   * every text on the event loop; `undefined`: the model's default (a quarter of the cores, 1 to 4).
-   */
-  readonly tokenizerWorkers: number | undefined
-  /** Time budget of one request, queueing included, in ms (default 30000). */
-  readonly requestTimeoutMs: number
-  /**
-   * Longest time one batch may run on a worker, in ms: past it the batch fails and its worker is
-   * replaced (a hung model cannot hold a worker forever); `undefined`: the request timeout.
-   */
-  readonly runTimeoutMs: number | undefined
-  /** On SIGTERM/SIGINT: how long queued and in-flight requests may still take, in ms (default 10000). */
-  readonly drainTimeoutMs: number
-  /** Retry the items of a failed batch one by one so one bad input fails alone (default true). */
-  readonly isolateFailures: boolean
   /**
    * Most embedding requests handled at once (default 512, like TEI's `max-concurrent-requests`);
    * more are refused with 429 before their body is parsed.
@@ -92,11 +41,6 @@ export interface ServerConfig {
    * 413 on `/v1/embeddings`.
    */
   readonly maxClientBatch: number
-  /**
-   * Inputs of a request larger than this queued at once, the rest entering as room frees;
-   * `undefined`: `maxBatchSize` x the workers.
-   */
-  readonly feedWindow: number | undefined
   /**
    * Largest request body in bytes (default 2 MiB), before and after decoding a `Content-Encoding`;
    * larger gives 413.
