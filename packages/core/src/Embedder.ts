@@ -19,9 +19,7 @@ import {
   type Encoded,
   type Input,
   type ModelInfo,
-  type Token,
-  type TokenizeOptions,
-  type TokensOptions
+  type TokenizeOptions
 } from "./model/EmbeddingModel.js"
 import {
   type InferenceFailed,
@@ -114,16 +112,10 @@ export class Embedder extends Context.Service<Embedder, {
     texts: ReadonlyArray<Input>,
     options?: Omit<EmbedOptions, keyof VectorShape.Options>
   ) => Effect.Effect<TokenStates.TokenStatesResult, TokenStates.TokenStatesError>
-  /** The tokens of each text, with ids, text and offsets (TEI's `/tokenize`). */
-  readonly tokens: (
-    texts: ReadonlyArray<string>,
-    options: TokensOptions
-  ) => Effect.Effect<Array<Array<Token>>, TokenizationFailed>
-  /** The text of each list of token ids (TEI's `/decode`). */
-  readonly decode: (
-    ids: ReadonlyArray<ReadonlyArray<number>>,
-    skipSpecialTokens: boolean
-  ) => Effect.Effect<Array<string>, TokenizationFailed>
+  /** The tokens of each text, with ids, text and offsets (TEI's `/tokenize`): the model's own. */
+  readonly tokens: EmbeddingModel["Service"]["tokens"]
+  /** The text of each list of token ids (TEI's `/decode`): the model's own. */
+  readonly decode: EmbeddingModel["Service"]["decode"]
   /** Queue, workers and the adaptive policies' current values. */
   readonly snapshot: Effect.Effect<Batcher.BatcherSnapshot>
   /** Succeeds when the model answers. */

@@ -171,19 +171,21 @@ const teiEmbedding = (h: Helpers) => {
 /** TEI's `/tokenize` and `/decode`. */
 const teiTokens = (h: Helpers) => {
   const { errors } = h
+  // /tokenize and /decode refuse the same things
+  const tokenKinds = [
+    ...ErrorResponses.commonKinds,
+    ...ErrorResponses.authKinds,
+    ...ErrorResponses.readKinds,
+    "invalid_request",
+    "too_many_inputs",
+    "tokenization_failed",
+    ...ErrorResponses.teiKinds
+  ] as const
   const tokenize = HttpApiEndpoint.post("tokenize", "/tokenize", {
     disableCodecs: true,
     payload: TeiRequests.TokenizeRequest,
     success: Schemas.TokenizeResponse,
-    error: errors("tei", [
-      ...ErrorResponses.commonKinds,
-      ...ErrorResponses.authKinds,
-      ...ErrorResponses.readKinds,
-      "invalid_request",
-      "too_many_inputs",
-      "tokenization_failed",
-      ...ErrorResponses.teiKinds
-    ])
+    error: errors("tei", tokenKinds)
   }).annotate(OpenApi.Summary, "Tokenize inputs, with offsets (TEI)")
     .annotate(OpenApi.Transform, acceptUnknownFields)
 
@@ -191,15 +193,7 @@ const teiTokens = (h: Helpers) => {
     disableCodecs: true,
     payload: TeiRequests.DecodeRequest,
     success: Schemas.DecodeResponse,
-    error: errors("tei", [
-      ...ErrorResponses.commonKinds,
-      ...ErrorResponses.authKinds,
-      ...ErrorResponses.readKinds,
-      "invalid_request",
-      "too_many_inputs",
-      "tokenization_failed",
-      ...ErrorResponses.teiKinds
-    ])
+    error: errors("tei", tokenKinds)
   }).annotate(OpenApi.Summary, "Decode token ids to text (TEI)")
     .annotate(OpenApi.Transform, acceptUnknownFields)
 
